@@ -1,0 +1,70 @@
+# Avio — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+DATABASE_URL ?= data/avio.sqlite
+RELEASE_DIR := .build-release
+BIN := .build/debug/avio
+APT_RUNTIME := libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
+APT_TEST := zbar-tools librsvg2-bin
+APT_BENCH := wrk
+
+export DATABASE_URL
+
+.PHONY: run test build release migrate embed deps deps-test deps-bench bench diag diag-verbose fuzz clean help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# Installs only the Debian packages that are missing (sudo when not root).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps: ## install missing system packages for building and running
+	$(call apt_install,$(APT_RUNTIME))
+
+deps-test: deps ## install missing system packages for the tests
+	$(call apt_install,$(APT_TEST))
+
+deps-bench: deps ## install missing system packages for benchmarks
+	$(call apt_install,$(APT_BENCH))
+
+embed: ## regenerate the embedded admin page / OpenAPI source from static/ and openapi.yaml
+	@python3 scripts/embed_static.py
+
+build: deps embed ## debug build
+	$(SWIFT) build
+
+release: deps embed ## optimized, stripped binary at .build-release/release/avio
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) -Xswiftc -gnone
+	@strip $(RELEASE_DIR)/release/avio 2>/dev/null || true
+	@ls -l $(RELEASE_DIR)/release/avio
+
+migrate: build ## apply migrations to DATABASE_URL and print the schema of leads/messages/contacts
+	$(BIN) migrate
+
+run: build ## build, migrate and serve on :8000 with data/avio.sqlite
+	$(BIN) migrate >/dev/null
+	$(BIN) serve
+
+test: deps-test embed ## build and run every test
+	python3 scripts/embed_static.py --check
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: deps-bench ## load benchmarks (not part of make test); prints a table
+	bench/run.sh
+
+diag: ## terse health check of a running Avio (AVIO_URL, ADMIN_TOKEN)
+	scripts/diag.sh
+
+diag-verbose: ## the same, verbose
+	DIAG_VERBOSE=1 scripts/diag.sh
+
+clean: ## remove build folders
+	rm -rf .build $(RELEASE_DIR)

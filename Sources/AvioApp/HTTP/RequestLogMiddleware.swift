@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// One log line and one metrics sample per request (CONTRACT §9). Only the path is logged: query strings carry
+/// secrets (`k=`, `token=`), and no header is logged.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: AppMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let route = context.endpointPath ?? "unmatched"
+        metrics.httpRequest(method: request.method.rawValue, route: route, status: response.status.code, duration: elapsed)
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "ms": "\(elapsed.milliseconds)",
+        ]
+        if let tenant = request.uri.queryParameters.get("tenant") ?? context.parameters.get("tenant") {
+            metadata["tenant"] = "\(tenant.prefix(20))"
+        }
+        let level: Logger.Level = response.status.code >= 500 ? .error : (response.status.code >= 400 ? .notice : .info)
+        context.logger.log(level: level, "request", metadata: metadata)
+        return response
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for log lines.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
