@@ -67,7 +67,13 @@ public struct InboxWorker: Service {
         let options = options
         let outcomes: [(InboxJob, Outcome)] = try await database.writer.write { db in
             var outcomes: [(InboxJob, Outcome)] = []
+            var blockedTenants = Set<Int64>()
             for job in jobs {
+                // Order per tenant: once a job of a tenant failed, its later jobs wait for it (released unprocessed).
+                if blockedTenants.contains(job.tenant) {
+                    try db.execute(sql: "UPDATE inbox SET lease_until = NULL, attempts = attempts - 1 WHERE id = ?", arguments: [job.id])
+                    continue
+                }
                 do {
                     var outcome = Outcome.done("")
                     try db.inSavepoint {
@@ -77,6 +83,7 @@ public struct InboxWorker: Service {
                     }
                     outcomes.append((job, outcome))
                 } catch {
+                    blockedTenants.insert(job.tenant)
                     let backoff = min(300, pow(2, Double(job.attempts)))
                     let parked = try AppDatabase.failInboxJob(db, job: job, error: String(describing: error), now: now,
                                                               backoff: backoff, maxAttempts: options.maxAttempts)

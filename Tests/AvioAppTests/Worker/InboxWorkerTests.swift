@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import Testing
+
+@testable import AvioApp
+
+@Suite("Inbox worker (CONTRACT §5.5)")
+struct InboxWorkerTests {
+    @Test("a WhatsApp message becomes a contact, an open lead and an inbound message")
+    func whatsappMessageStored() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(
+                media: [["type": "image", "url": "whatsapp://1/x", "name": "p.jpg", "mime": "image/jpeg", "size": 1234]]))
+            #expect(try await app.services.inboxWorker.runOnce() == 1)
+            let leads = try await app.get("/admin/leads?tenant=1", headers: app.admin)
+            #expect(leads.status == .ok)
+            let lead = try #require(leads.json["items"]?.arrayValue?.first)
+            #expect(lead["contact"]?["phone"] == "79991234567")
+            #expect(lead["status"] == "open")
+            #expect(lead["message_count"] == 1)
+            let id = try #require(lead["id"]?.textValue)
+            let messages = try await app.get("/admin/leads/\(id)/messages", headers: app.admin)
+            let message = try #require(messages.json["items"]?.arrayValue?.first)
+            #expect(message["direction"] == "in")
+            #expect(message["text"] == "Привет")
+            #expect(message["status"] == "received")
+            #expect(message["provider_message_id"] == "wamid.1")
+            #expect(message["ts"] == "2024-05-27T08:53:20.000Z")
+            #expect(message["media"]?.arrayValue?.first?["url"] == "whatsapp://1/x")
+            let inbox = try await app.get("/admin/inbox?status=done", headers: app.admin)
+            #expect(inbox.json["depth"] == json(#"{"done":1}"#))
+        }
+    }
+
+    @Test("a Telegram payload is stored under the sender's Telegram contact")
+    func telegramStored() async throws {
+        try await withTestApp { app in
+            _ = try await app.post("/webhook", headers: app.admin, json: Fixture.telegram())
+            try await app.services.inboxWorker.runOnce()
+            let row = try app.database.writer.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT c.external_id, c.channel, m.text, m.provider_message_id, m.media FROM messages m JOIN contacts c ON c.id = m.contact_id
+                    """)
+            }
+            #expect(row?["external_id"] == "777")
+            #expect(row?["channel"] == "telegram")
+            #expect(row?["text"] == "hello there")
+            #expect(row?["provider_message_id"] == "777:101")
+        }
+    }
+
+    @Test("two messages from one contact share one open lead")
+    func oneLeadPerContact() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(id: "a"))
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(id: "b"))
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(id: "c", from: "79990000000"))
+            try await app.services.inboxWorker.runOnce()
+            #expect(try await app.count("leads") == 2)
+            #expect(try await app.count("contacts") == 2)
+            #expect(try await app.count("messages") == 3)
+        }
+    }
+
+    @Test("a job claimed by a worker that crashed is processed exactly once after its lease expires")
+    func abandonedJobRetried() async throws {
+        let clock = ManualClock()
+        try await withTestApp(clock: clock) { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
+            // A worker claims the job and dies before committing anything.
+            let claimed = try await app.database.claimInboxJobs(limit: 10, now: clock.now(), leaseSeconds: 60)
+            #expect(claimed.count == 1)
+            #expect(try await app.services.inboxWorker.runOnce() == 0)  // still leased
+            clock.advance(by: 61)
+            #expect(try await app.services.inboxWorker.runOnce() == 1)
+            #expect(try await app.services.inboxWorker.runOnce() == 0)
+            #expect(try await app.count("messages") == 1)
+            let attempts = try await app.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT attempts FROM inbox") }
+            #expect(attempts == 2)
+        }
+    }
+
+    @Test("reprocessing a job never duplicates its message")
+    func idempotentProcessing() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
+            let jobs = try await app.database.claimInboxJobs(limit: 10, now: app.services.clock.now(), leaseSeconds: 0)
+            try await app.services.inboxWorker.process(jobs)
+            try await app.services.inboxWorker.process(jobs)
+            #expect(try await app.count("messages") == 1)
+        }
+    }
+
+    @Test("a poison job is retried with backoff, then parked with its error visible")
+    func poisonJobParked() async throws {
+        let clock = ManualClock()
+        try await withTestApp(clock: clock) { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
+            // Corrupt the stored event so processing fails every time.
+            try await app.database.writer.write { db in try db.execute(sql: "UPDATE webhook_events SET payload = '{'") }
+            var delays: [Double] = []
+            for _ in 1...5 {
+                #expect(try await app.services.inboxWorker.runOnce() == 1)
+                let available = try await app.database.writer.read { db in try Double.fetchOne(db, sql: "SELECT available_at FROM inbox") }
+                delays.append((available ?? 0) - clock.now().timeIntervalSince1970)
+                #expect(try await app.services.inboxWorker.runOnce() == 0)  // backing off
+                clock.advance(by: 400)
+            }
+            #expect(delays.prefix(4) == [2, 4, 8, 16])
+            let parked = try await app.get("/admin/inbox?status=parked", headers: app.admin)
+            let job = try #require(parked.json["items"]?.arrayValue?.first)
+            #expect(job["status"] == "parked")
+            #expect(job["attempts"] == 5)
+            #expect(job["last_error"] == "payload is not JSON")
+            #expect(try await app.services.inboxWorker.runOnce() == 0)
+        }
+    }
+
+    @Test("jobs run in order per tenant: a later job waits while an earlier one backs off")
+    func orderPerTenant() async throws {
+        let clock = ManualClock()
+        try await withTestApp(clock: clock) { app in
+            let one = try await app.token(1), two = try await app.token(2)
+            _ = try await app.post("/webhook?token=\(one)", json: Fixture.incoming(tenant: 1, id: "first"))
+            _ = try await app.post("/webhook?token=\(one)", json: Fixture.incoming(tenant: 1, id: "second"))
+            _ = try await app.post("/webhook?token=\(two)", json: Fixture.incoming(tenant: 2, id: "other"))
+            try await app.database.writer.write { db in
+                try db.execute(sql: "UPDATE webhook_events SET payload = '{' WHERE message_id = 'first'")
+            }
+            #expect(try await app.services.inboxWorker.runOnce() == 3)  // claimed: first, second, other
+            #expect(try await messageIDs(app) == ["other"])  // first failed, so second waits behind it
+            #expect(try await app.services.inboxWorker.runOnce() == 0)
+            try await app.database.writer.write { db in
+                try db.execute(sql: "UPDATE webhook_events SET payload = (SELECT payload FROM webhook_events WHERE message_id = 'second') WHERE message_id = 'first'")
+            }
+            clock.advance(by: 10)
+            #expect(try await app.services.inboxWorker.runOnce() == 2)
+            #expect(try await messageIDs(app) == ["other", "second"])  // "first" now carries the payload of "second": deduplicated
+            let attempts = try await app.database.writer.read { db in try Int.fetchAll(db, sql: "SELECT attempts FROM inbox ORDER BY id") }
+            #expect(attempts == [2, 1, 1])
+        }
+    }
+
+    private func messageIDs(_ app: TestContext) async throws -> [String] {
+        try await app.database.writer.read { db in try String.fetchAll(db, sql: "SELECT provider_message_id FROM messages ORDER BY id") }
+    }
+
+    @Test("a ready event marks the WhatsApp session ready in SQLite")
+    func readyPersisted() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.ready())
+            try await app.services.inboxWorker.runOnce()
+            let state = try await app.database.writer.read { db in try String.fetchOne(db, sql: "SELECT state FROM wa_sessions WHERE tenant = 1") }
+            #expect(state == "ready")
+        }
+    }
+}
