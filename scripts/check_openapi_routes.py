@@ -229,16 +229,17 @@ def router_routes(path):
             if not m2:
                 i = a.end()
                 continue
-        base, _ = src.ident(start)
+        base, base_end = src.ident(start)
         if base not in groups:
-            if target is None and base and re.match(r"\.\s*(get|post|put|patch|delete|head|options|on)\s*\(\s*\"/",
-                                                    code[src.chain(start)[1][0][2]:] if src.chain(start)[1] else ""):
-                line = src.line(start)
-                members = src.chain(start)[1]
-                args = members[0][1]
-                if args and "use:" in code[args[0]:args[1]]:
-                    problems.append(f"{path.name}:{line}: route call on '{base}', which is not a known router or group")
-            i = m.end() if target is None else start + len(base or "")
+            if target is not None:
+                groups.pop(target, None)
+            # A route-looking call on something we do not know as a router: say so instead of missing it.
+            for name, args, offset in src.chain(start)[1]:
+                if (name in HTTP_METHODS or name == "on") and args and re.search(r"\buse\s*:", code[args[0]:args[1]]) \
+                        and (src.first_string_arg(args) or "").startswith("/"):
+                    problems.append(f"{path.name}:{src.line(offset)}: route call on '{base}', "
+                                    "which is not a router or group assigned in this file")
+            i = base_end
             continue
         base, members, end = src.chain(start)
         prefix = groups[base]

@@ -7,83 +7,58 @@ const LANG = (navigator.language || 'en').toLowerCase().startsWith('ru') ? 'ru' 
 
 // key: [English, Russian]
 const STR = {
-  app_title: ['Avio admin console', 'Avio — консоль администратора'],
-  skip: ['Skip to content', 'Перейти к содержимому'],
-  logout: ['Log out', 'Выйти'],
-  login_title: ['Sign in', 'Вход'],
+  app_title: ['Avio admin console', 'Avio — консоль администратора'], skip: ['Skip to content', 'Перейти к содержимому'],
+  logout: ['Log out', 'Выйти'], login_title: ['Sign in', 'Вход'],
   login_hint: ['Enter the admin token (ADMIN_TOKEN). It is kept only in this browser tab (sessionStorage).',
     'Введите токен администратора (ADMIN_TOKEN). Он хранится только в этой вкладке браузера (sessionStorage).'],
-  token_label: ['Admin token', 'Токен администратора'],
-  login: ['Sign in', 'Войти'],
-  logged_out: ['Logged out', 'Вы вышли'],
-  refresh: ['Refresh', 'Обновить'],
-  save: ['Save', 'Сохранить'],
-  yes: ['yes', 'да'],
-  no: ['no', 'нет'],
-  loading: ['Loading…', 'Загрузка…'],
-  no_items: ['Nothing here yet', 'Пока пусто'],
-  load_more: ['Load more', 'Загрузить ещё'],
-  load_older: ['Load older messages', 'Загрузить более ранние'],
-  state: ['State:', 'Состояние:'],
-  check_status: ['Check status', 'Проверить статус'],
-  all: ['All', 'Все'],
+  token_label: ['Admin token', 'Токен администратора'], login: ['Sign in', 'Войти'], logged_out: ['Logged out', 'Вы вышли'],
+  refresh: ['Refresh', 'Обновить'], save: ['Save', 'Сохранить'], yes: ['yes', 'да'], no: ['no', 'нет'],
+no_items: ['Nothing here yet', 'Пока пусто'], load_more: ['Load more', 'Загрузить ещё'],
+  load_older: ['Load older messages', 'Загрузить более ранние'], state: ['State:', 'Состояние:'],
+  check_status: ['Check status', 'Проверить статус'], all: ['All', 'Все'],
   // health
   health_title: ['Health and queues', 'Состояние и очереди'],
-  auto_refresh: ['Auto-refresh every 10 s', 'Автообновление каждые 10 с'],
-  h_db: ['Database', 'База данных'],
-  h_schema: ['Schema version', 'Версия схемы'],
-  h_inbox_pending: ['Inbox pending', 'Входящие в очереди'],
-  h_inbox_parked: ['Inbox parked', 'Входящие отложены'],
-  h_outbox_queued: ['Outbox queued', 'Исходящие в очереди'],
-  h_outbox_failed: ['Outbox failed', 'Исходящие с ошибкой'],
-  h_outbox_enabled: ['Outbound sending enabled', 'Отправка включена'],
-  h_uptime: ['Uptime, s', 'Время работы, с'],
-  updated_at: ['Updated {time}', 'Обновлено {time}'],
+  auto_refresh: ['Auto-refresh every 10 s', 'Автообновление каждые 10 с'], h_db: ['Database', 'База данных'],
+  h_schema: ['Schema version', 'Версия схемы'], h_inbox_pending: ['Inbox pending', 'Входящие в очереди'],
+  h_inbox_parked: ['Inbox parked', 'Входящие отложены'], h_outbox_queued: ['Outbox queued', 'Исходящие в очереди'],
+  h_outbox_failed: ['Outbox failed', 'Исходящие с ошибкой'], h_outbox_enabled: ['Outbound sending enabled', 'Отправка включена'],
+  h_uptime: ['Uptime, s', 'Время работы, с'], updated_at: ['Updated {time}', 'Обновлено {time}'],
   // tenants
-  tenants_title: ['Tenants', 'Клиенты (tenants)'],
-  tenants_caption: ['Provider tokens', 'Токены провайдера'],
+  tenants_title: ['Tenants', 'Клиенты (tenants)'], tenants_caption: ['Provider tokens', 'Токены провайдера'],
   tenant_select: ['Selected tenant', 'Выбранный клиент'],
   tenant_select_hint: ['The selected tenant drives the Telegram, WhatsApp, leads, send and outbox sections.',
     'Выбранный клиент используется в разделах Telegram, WhatsApp, лиды, отправка и исходящие.'],
-  tenant_add_label: ['New tenant number', 'Номер нового клиента'],
-  tenant_add: ['Add tenant', 'Добавить клиента'],
+  tenant_add_label: ['New tenant number', 'Номер нового клиента'], tenant_add: ['Add tenant', 'Добавить клиента'],
   tenant_added: ['Tenant {tenant} is ready', 'Клиент {tenant} готов'],
-  tenant_invalid: ['Enter a whole number from 1', 'Введите целое число от 1'],
-  no_tenants: ['— no tenants —', '— нет клиентов —'],
-  col_tenant: ['Tenant', 'Клиент'],
-  col_token: ['Provider token', 'Токен провайдера'],
-  col_created_at: ['Created', 'Создан'],
-  col_actions: ['Actions', 'Действия'],
-  show: ['Show', 'Показать'],
-  hide: ['Hide', 'Скрыть'],
-  copy: ['Copy', 'Копировать'],
-  rotate: ['Rotate', 'Сменить'],
-  token_masked: ['token hidden', 'токен скрыт'],
-  token_of: ['token of tenant {tenant}', 'токен клиента {tenant}'],
-  copied: ['Token copied', 'Токен скопирован'],
+  tenant_invalid: ['Enter a whole number from 1', 'Введите целое число от 1'], no_tenants: ['— no tenants —', '— нет клиентов —'],
+  col_tenant: ['Tenant', 'Клиент'], col_token: ['Provider token', 'Токен провайдера'], col_created_at: ['Created', 'Создан'],
+  col_actions: ['Actions', 'Действия'], show: ['Show', 'Показать'], hide: ['Hide', 'Скрыть'], copy: ['Copy', 'Копировать'],
+  rotate: ['Rotate', 'Сменить'], token_masked: ['token hidden', 'токен скрыт'],
+  token_of: ['token of tenant {tenant}', 'токен клиента {tenant}'], copied: ['Token copied', 'Токен скопирован'],
   copy_manual: ['Copy the token manually:', 'Скопируйте токен вручную:'],
-  confirm_rotate: ['Rotate the provider token of tenant {tenant}? The old token stops working at once; the WhatsApp worker must get the new one.',
+  confirm_rotate: ['Rotate the provider token of tenant {tenant}? '
+    + 'The old token stops working at once; the WhatsApp worker must get the new one.',
     'Сменить токен провайдера клиента {tenant}? Старый токен сразу перестанет работать; воркеру WhatsApp нужен будет новый.'],
   rotated: ['Token of tenant {tenant} rotated', 'Токен клиента {tenant} сменён'],
   // public key
   key_title: ['Public key for connecting accounts', 'Публичный ключ для подключения аккаунтов'],
-  key_hint: ['The Telegram and WhatsApp connect routes (/pub/tg/*, /pub/wa/*) take the public key PUBLIC_KEY as query parameter k. In compatibility mode (PUBLIC_KEY not set) the admin token works too.',
-    'Маршруты подключения Telegram и WhatsApp (/pub/tg/*, /pub/wa/*) принимают публичный ключ PUBLIC_KEY в параметре k. В режиме совместимости (PUBLIC_KEY не задан) подходит и токен администратора.'],
-  key_label: ['Public key (k)', 'Публичный ключ (k)'],
-  key_use_admin: ['Use admin token', 'Взять токен администратора'],
+  key_hint: ['The Telegram and WhatsApp connect routes (/pub/tg/*, /pub/wa/*) take the public key PUBLIC_KEY as query parameter k. '
+    + 'In compatibility mode (PUBLIC_KEY not set) the admin token works too.',
+    'Маршруты подключения Telegram и WhatsApp (/pub/tg/*, /pub/wa/*) принимают публичный ключ PUBLIC_KEY в параметре k. '
+    + 'В режиме совместимости (PUBLIC_KEY не задан) подходит и токен администратора.'],
+  key_label: ['Public key (k)', 'Публичный ключ (k)'], key_use_admin: ['Use admin token', 'Взять токен администратора'],
   key_set: ['The public key is set for this tab.', 'Публичный ключ задан для этой вкладки.'],
-  key_unset: ['No public key yet: connecting Telegram and WhatsApp needs it.', 'Ключ не задан: он нужен для подключения Telegram и WhatsApp.'],
+  key_unset: ['No public key yet: connecting Telegram and WhatsApp needs it.',
+    'Ключ не задан: он нужен для подключения Telegram и WhatsApp.'],
   key_saved: ['Public key saved', 'Публичный ключ сохранён'],
   need_key: ['Enter the public key first.', 'Сначала введите публичный ключ.'],
   need_tenant: ['Select or add a tenant first.', 'Сначала выберите или добавьте клиента.'],
   // telegram
-  tg_title: ['Telegram', 'Telegram'],
-  tg_start: ['Connect (QR)', 'Подключить (QR)'],
+  tg_title: ['Telegram', 'Telegram'], tg_start: ['Connect (QR)', 'Подключить (QR)'],
   tg_logout: ['Log out of Telegram', 'Выйти из Telegram'],
   tg_hint: ['In Telegram open Settings → Devices → Link Desktop Device and scan the code.',
     'В Telegram откройте Настройки → Устройства → Подключить устройство и отсканируйте код.'],
-  tg_qr_alt: ['Telegram login QR code', 'QR-код для входа в Telegram'],
-  tg_new_qr: ['New QR code', 'Новый QR-код'],
+  tg_qr_alt: ['Telegram login QR code', 'QR-код для входа в Telegram'], tg_new_qr: ['New QR code', 'Новый QR-код'],
   tg_expires: ['The code expires in {s} s', 'Код истечёт через {s} с'],
   tg_expired: ['The QR code expired.', 'Срок QR-кода истёк.'],
   tg_password: ['Two-step verification password', 'Пароль двухэтапной проверки'],
@@ -93,74 +68,51 @@ const STR = {
   tg_logged_out: ['Telegram session closed', 'Сессия Telegram закрыта'],
   tg_connected: ['Telegram is connected', 'Telegram подключён'],
   tg_state_need_qr: ['waiting for the QR scan', 'ожидание сканирования QR'],
-  tg_state_need_2fa: ['password required', 'нужен пароль'],
-  tg_state_authorized: ['connected', 'подключён'],
+  tg_state_need_2fa: ['password required', 'нужен пароль'], tg_state_authorized: ['connected', 'подключён'],
   tg_state_failed: ['failed or QR expired', 'ошибка или QR истёк'],
   // whatsapp
-  wa_title: ['WhatsApp', 'WhatsApp'],
-  wa_start: ['Connect (QR)', 'Подключить (QR)'],
+  wa_title: ['WhatsApp', 'WhatsApp'], wa_start: ['Connect (QR)', 'Подключить (QR)'],
   wa_hint: ['In WhatsApp open Settings → Linked devices → Link a device and scan the code.',
     'В WhatsApp откройте Настройки → Связанные устройства → Привязка устройства и отсканируйте код.'],
   wa_qr_alt: ['WhatsApp login QR code', 'QR-код для входа в WhatsApp'],
-  wa_connected: ['WhatsApp is connected', 'WhatsApp подключён'],
-  wa_state_qr: ['scan the QR code', 'отсканируйте QR-код'],
-  wa_state_ready: ['ready', 'готов'],
-  wa_state_starting: ['starting…', 'запуск…'],
+  wa_connected: ['WhatsApp is connected', 'WhatsApp подключён'], wa_state_qr: ['scan the QR code', 'отсканируйте QR-код'],
+  wa_state_ready: ['ready', 'готов'], wa_state_starting: ['starting…', 'запуск…'],
   wa_state_disconnected: ['disconnected', 'отключён'],
   // leads
-  leads_title: ['Leads', 'Лиды'],
-  lead_pick: ['Select a lead to see its messages', 'Выберите лид, чтобы увидеть сообщения'],
+  leads_title: ['Leads', 'Лиды'], lead_pick: ['Select a lead to see its messages', 'Выберите лид, чтобы увидеть сообщения'],
   lead_heading: ['{name}: lead #{id}', '{name}: лид #{id}'],
   lead_meta: ['#{id} · {channel} · {status} · {n} msg. · {time}', '#{id} · {channel} · {status} · {n} сообщ. · {time}'],
-  dir_in: ['incoming', 'входящее'],
-  dir_out: ['outgoing', 'исходящее'],
-  attachment: ['attachment', 'вложение'],
+  dir_in: ['incoming', 'входящее'], dir_out: ['outgoing', 'исходящее'], attachment: ['attachment', 'вложение'],
   // send
-  send_title: ['Send a message', 'Отправить сообщение'],
-  send_tenant: ['Tenant', 'Клиент'],
-  send_channel: ['Channel', 'Канал'],
+  send_title: ['Send a message', 'Отправить сообщение'], send_tenant: ['Tenant', 'Клиент'], send_channel: ['Channel', 'Канал'],
   send_to: ['Recipient', 'Получатель'],
   send_to_hint: ['Telegram: me, a numeric id or @username. WhatsApp: +E164 phone or digits.',
     'Telegram: me, числовой id или @username. WhatsApp: телефон +E164 или цифры.'],
-  send_text: ['Text', 'Текст'],
-  send_async: ['Queue (async): POST /send?async=1', 'В очередь (асинхронно): POST /send?async=1'],
-  send_submit: ['Send', 'Отправить'],
-  send_ok: ['Sent', 'Отправлено'],
-  send_queued: ['Queued as job {id}', 'Поставлено в очередь, задача {id}'],
-  result_label: ['Server answer', 'Ответ сервера'],
-  hint_outbox_disabled: ['Outbound sending is off. Set OUTBOX_ENABLED=true and list allowed recipients in OUTBOX_WHITELIST (or * for everyone), then restart Avio.',
-    'Отправка выключена. Задайте OUTBOX_ENABLED=true и перечислите разрешённых получателей в OUTBOX_WHITELIST (или * для всех), затем перезапустите Avio.'],
+  send_text: ['Text', 'Текст'], send_async: ['Queue (async): POST /send?async=1', 'В очередь (асинхронно): POST /send?async=1'],
+  send_submit: ['Send', 'Отправить'], send_ok: ['Sent', 'Отправлено'],
+  send_queued: ['Queued as job {id}', 'Поставлено в очередь, задача {id}'], result_label: ['Server answer', 'Ответ сервера'],
+  hint_outbox_disabled: ['Outbound sending is off. Set OUTBOX_ENABLED=true and list allowed recipients in OUTBOX_WHITELIST '
+    + '(or * for everyone), then restart Avio.',
+    'Отправка выключена. Задайте OUTBOX_ENABLED=true и перечислите разрешённых получателей в OUTBOX_WHITELIST '
+    + '(или * для всех), затем перезапустите Avio.'],
   hint_not_whitelisted: ['The recipient is not listed in OUTBOX_WHITELIST.', 'Получателя нет в OUTBOX_WHITELIST.'],
   // inbox / outbox
   inbox_title: ['Parked inbox jobs', 'Отложенные входящие задачи'],
-  inbox_hint: ['Inbound events that failed repeatedly and wait for an operator.', 'Входящие события, которые много раз не удалось обработать.'],
-  outbox_title: ['Outbox jobs', 'Исходящие задачи'],
-  outbox_status: ['Status', 'Статус'],
-  st_queued: ['queued', 'в очереди'],
-  st_sent: ['sent', 'отправлено'],
-  st_failed: ['failed', 'ошибка'],
-  st_skipped: ['skipped', 'пропущено'],
-  col_id: ['ID', 'ID'],
-  col_kind: ['Kind', 'Тип'],
-  col_channel: ['Channel', 'Канал'],
-  col_to: ['To', 'Кому'],
-  col_status: ['Status', 'Статус'],
-  col_reason: ['Reason', 'Причина'],
-  col_attempts: ['Attempts', 'Попытки'],
-  col_last_error: ['Last error', 'Последняя ошибка'],
+  inbox_hint: ['Inbound events that failed repeatedly and wait for an operator.',
+    'Входящие события, которые много раз не удалось обработать.'],
+  outbox_title: ['Outbox jobs', 'Исходящие задачи'], outbox_status: ['Status', 'Статус'], st_queued: ['queued', 'в очереди'],
+  st_sent: ['sent', 'отправлено'], st_failed: ['failed', 'ошибка'], st_skipped: ['skipped', 'пропущено'], col_id: ['ID', 'ID'],
+  col_kind: ['Kind', 'Тип'], col_channel: ['Channel', 'Канал'], col_to: ['To', 'Кому'], col_status: ['Status', 'Статус'],
+  col_reason: ['Reason', 'Причина'], col_attempts: ['Attempts', 'Попытки'], col_last_error: ['Last error', 'Последняя ошибка'],
   // error codes
-  err_unknown: ['Error', 'Ошибка'],
-  err_network_error: ['The server did not answer', 'Сервер не ответил'],
+  err_unknown: ['Error', 'Ошибка'], err_network_error: ['The server did not answer', 'Сервер не ответил'],
   err_bad_response: ['Unexpected answer from the server', 'Неожиданный ответ сервера'],
   err_unauthorized: ['The admin token was rejected', 'Токен администратора отклонён'],
   err_invalid_key: ['The public key (k) was rejected', 'Публичный ключ (k) отклонён'],
   err_invalid_tenant: ['Invalid tenant', 'Неверный номер клиента'],
-  err_invalid_parameter: ['Invalid parameter', 'Неверный параметр'],
-  err_invalid_payload: ['Invalid request', 'Неверный запрос'],
-  err_not_found: ['Not found', 'Не найдено'],
-  err_db_unavailable: ['Database unavailable', 'База данных недоступна'],
-  err_bad_password: ['Wrong password', 'Неверный пароль'],
-  err_too_many_attempts: ['Too many attempts', 'Слишком много попыток'],
+  err_invalid_parameter: ['Invalid parameter', 'Неверный параметр'], err_invalid_payload: ['Invalid request', 'Неверный запрос'],
+  err_not_found: ['Not found', 'Не найдено'], err_db_unavailable: ['Database unavailable', 'База данных недоступна'],
+  err_bad_password: ['Wrong password', 'Неверный пароль'], err_too_many_attempts: ['Too many attempts', 'Слишком много попыток'],
   err_flood_wait: ['Telegram asks to wait', 'Telegram просит подождать'],
   retry_after: ['try again in {s} s', 'повторите через {s} с'],
   err_tg_unavailable: ['The Telegram worker is unavailable', 'Воркер Telegram недоступен'],
@@ -225,6 +177,13 @@ function setErr(id, msg) {
   const node = $(id);
   node.textContent = msg || '';
   node.hidden = !msg;
+}
+
+/** Section error line plus one announcement (a poll repeating the same error is not re-announced). */
+function reportErr(id, r) {
+  const msg = errText(r);
+  if ($(id).hidden || $(id).textContent !== msg) notify(msg, true);
+  setErr(id, msg);
 }
 
 /** The one aria-live status region. */
@@ -327,17 +286,19 @@ async function loadHealth() {
 
 // ---------------------------------------------------------------- 2. Tenants
 let tenants = [];
+let lastTenant = null; // the tenant the tenant-scoped sections currently show
 const unmasked = new Set();
 
 const currentTenant = () => $('tenant-select').value;
 
-async function loadTenants() {
+/** Reloads the token table and the selector; prefer: tenant to select afterwards. */
+async function loadTenants(prefer) {
   const r = await api('GET', '/admin/keys/list');
   if (!r.ok) { setErr('tenants-error', errText(r)); return r; }
   setErr('tenants-error', '');
   tenants = Array.isArray(r.data.items) ? r.data.items : [];
   renderTenants();
-  fillTenantSelect();
+  fillTenantSelect(prefer);
   return r;
 }
 
@@ -350,8 +311,8 @@ function renderTenants() {
     const token = el('code', { class: 'token', text: visible ? show(item.provider_token) : '••••••••••••••••' });
     if (!visible) token.setAttribute('aria-label', t('token_masked'));
     const actions = el('div', { class: 'actions' },
-      el('button', { type: 'button', class: 'secondary', 'aria-pressed': String(visible), 'aria-label': `${t(visible ? 'hide' : 'show')}: ${t('token_of', { tenant: id })}`,
-        text: t(visible ? 'hide' : 'show'), onclick: () => { if (visible) unmasked.delete(id); else unmasked.add(id); renderTenants(); } }),
+      el('button', { type: 'button', class: 'secondary', 'data-toggle': id, 'aria-label': `${t(visible ? 'hide' : 'show')}: ${t('token_of', { tenant: id })}`,
+        text: t(visible ? 'hide' : 'show'), onclick: () => toggleToken(id, visible) }),
       el('button', { type: 'button', class: 'secondary', 'aria-label': `${t('copy')}: ${t('token_of', { tenant: id })}`,
         text: t('copy'), onclick: (e) => copyToken(String(item.provider_token || ''), e.currentTarget) }),
       el('button', { type: 'button', class: 'danger', 'aria-label': `${t('rotate')}: ${t('token_of', { tenant: id })}`,
@@ -361,20 +322,28 @@ function renderTenants() {
   if (!tenants.length) body.append(emptyRow(4));
 }
 
-function fillTenantSelect() {
+function toggleToken(id, visible) {
+  if (visible) unmasked.delete(id); else unmasked.add(id);
+  renderTenants();
+  const again = $('tenants-list').querySelector(`[data-toggle="${CSS.escape(id)}"]`);
+  if (again) again.focus();
+}
+
+function fillTenantSelect(prefer) {
   const select = $('tenant-select');
-  const wanted = select.value || store.get('tenant');
+  const wanted = prefer || select.value || store.get('tenant');
   select.replaceChildren();
   if (!tenants.length) select.append(el('option', { value: '', text: t('no_tenants') }));
   for (const item of tenants) select.append(el('option', { value: String(item.tenant), text: String(item.tenant) }));
   const has = tenants.some((x) => String(x.tenant) === wanted);
   select.value = has ? wanted : (tenants.length ? String(tenants[0].tenant) : '');
-  if (select.value !== store.get('tenant') || !$('send-tenant').value) onTenantChange();
+  if (select.value !== lastTenant) onTenantChange();
 }
 
 /** The selected tenant changed: reset connect flows, reload tenant-scoped lists. */
 function onTenantChange() {
   const tenant = currentTenant();
+  lastTenant = tenant;
   store.set('tenant', tenant);
   $('send-tenant').value = tenant;
   resetTg();
@@ -382,7 +351,7 @@ function onTenantChange() {
   closeLead();
   loadLeads();
   loadOutbox();
-  if (tenant && store.get('pubkey')) { tgStatus(); waStatus(false); }
+  if (tenant && store.get('pubkey')) { tgStatus(); waStatus(); }
 }
 
 async function addTenant(ev) {
@@ -394,15 +363,13 @@ async function addTenant(ev) {
   if (!r.ok) { setErr('tenants-error', errText(r)); return; }
   input.value = '';
   notify(t('tenant_added', { tenant: value }));
-  store.set('tenant', value);
-  $('tenant-select').value = '';
-  await loadTenants();
+  await loadTenants(value);
 }
 
 async function rotateToken(tenant) {
   if (!window.confirm(t('confirm_rotate', { tenant }))) return;
   const r = await api('POST', `/admin/provider-token/${encodeURIComponent(tenant)}/rotate`);
-  if (!r.ok) { setErr('tenants-error', errText(r)); notify(errText(r), true); return; }
+  if (!r.ok) { reportErr('tenants-error', r); return; }
   notify(t('rotated', { tenant }));
   await loadTenants();
 }
@@ -431,6 +398,16 @@ function renderKeyState() {
   $('key-state').textContent = t(store.get('pubkey') ? 'key_set' : 'key_unset');
 }
 
+function saveKey(value) {
+  store.set('pubkey', String(value || '').trim());
+  $('key-input').value = '';
+  renderKeyState();
+  notify(t(store.get('pubkey') ? 'key_saved' : 'key_unset'));
+  resetTg();
+  resetWa();
+  if (currentTenant() && store.get('pubkey')) { tgStatus(); waStatus(); }
+}
+
 /** Connect flows need a tenant and the public key; otherwise say so in the section's error line. */
 function canConnect(errId) {
   if (!currentTenant()) { setErr(errId, t('need_tenant')); return false; }
@@ -446,14 +423,11 @@ function setState(id, prefix, state, extra) {
   node.dataset.state = state;
 }
 
+/** Shows the QR image at url (same-origin /pub/ path), or hides it. */
 function setQr(img, url) {
-  if (url) {
-    if (img.getAttribute('src') !== url) img.src = url;
-    img.hidden = false;
-  } else {
-    img.hidden = true;
-    img.removeAttribute('src');
-  }
+  if (url && img.getAttribute('src') !== url) img.src = url;
+  if (!url) img.removeAttribute('src');
+  img.hidden = !url;
 }
 
 // ---------------------------------------------------------------- 3. Telegram connect
@@ -478,11 +452,6 @@ function resetTg() {
   setErr('tg-error', '');
 }
 
-function tgError(r) {
-  const msg = errText(r);
-  setErr('tg-error', msg);
-  notify(msg, true);
-}
 
 async function tgStart(manual) {
   if (!canConnect('tg-error')) return;
@@ -490,12 +459,14 @@ async function tgStart(manual) {
   stopTg();
   tg.active = true;
   $('tg-start').disabled = $('tg-new-qr').disabled = true;
+  const tenant = currentTenant();
   const r = await pub('GET', '/pub/tg/start');
   $('tg-start').disabled = $('tg-new-qr').disabled = false;
+  if (tenant !== currentTenant()) return; // tenant switched meanwhile
   if (!r.ok) {
-    tgError(r);
-    if (r.data.error === 'already_authorized') tgStatus();
+    if (r.data.error === 'already_authorized') await tgStatus(); // show the current state, then the error
     else $('tg-new-qr').hidden = false;
+    reportErr('tg-error', r);
     return;
   }
   tgRender(r);
@@ -504,9 +475,11 @@ async function tgStart(manual) {
 async function tgStatus() {
   clearTimeout(tg.poll);
   if (!currentTenant() || !store.get('pubkey')) return;
+  const tenant = currentTenant();
   const r = await pub('GET', '/pub/tg/status');
+  if (tenant !== currentTenant()) return;
   if (!r.ok) {
-    tgError(r);
+    reportErr('tg-error', r);
     // transient worker errors: keep polling a pending flow; a rejected key stops it
     if (r.status !== 401 && (tg.state === 'need_qr' || tg.state === 'need_2fa')) tg.poll = setTimeout(tgStatus, 2000);
     return;
@@ -572,7 +545,7 @@ async function tgSubmit2fa(ev) {
   const r = await pub('POST', '/pub/tg/2fa', { tenant: Number(currentTenant()), password: input.value });
   button.disabled = false;
   input.value = ''; // never keep the password in the page
-  if (!r.ok) { tgError(r); input.focus(); return; }
+  if (!r.ok) { reportErr('tg-error', r); input.focus(); return; }
   setErr('tg-error', '');
   tgRender(r);
 }
@@ -581,7 +554,7 @@ async function tgLogout() {
   if (!canConnect('tg-error')) return;
   if (!window.confirm(t('tg_confirm_logout', { tenant: currentTenant() }))) return;
   const r = await api('POST', '/pub/tg/logout', { admin: false, params: { tenant: currentTenant(), k: store.get('pubkey') } });
-  if (!r.ok) { tgError(r); return; }
+  if (!r.ok) { reportErr('tg-error', r); return; }
   resetTg();
   notify(t('tg_logged_out'));
   tgStatus();
@@ -606,35 +579,43 @@ async function waStart() {
   if (!canConnect('wa-error')) return;
   stopWa();
   $('wa-start').disabled = true;
+  const tenant = currentTenant();
   const r = await pub('POST', '/pub/wa/start');
   $('wa-start').disabled = false;
-  if (!r.ok) { setErr('wa-error', errText(r)); notify(errText(r), true); return; }
-  wa.until = Date.now() + 10 * 60 * 1000; // poll for at most 10 minutes
-  waRender(r.data, true);
+  if (tenant !== currentTenant()) return;
+  if (!r.ok) { reportErr('wa-error', r); return; }
+  wa.until = 0;
+  waRender(r.data);
 }
 
-async function waStatus(poll) {
+const waPending = () => wa.state === 'qr' || wa.state === 'starting';
+
+async function waStatus() {
   stopWa();
   if (!currentTenant() || !store.get('pubkey')) return;
+  const tenant = currentTenant();
   const r = await pub('GET', '/pub/wa/status');
+  if (tenant !== currentTenant()) return;
   if (!r.ok) {
-    setErr('wa-error', errText(r));
-    if (poll && r.status !== 401 && Date.now() < wa.until) wa.poll = setTimeout(() => waStatus(true), 2000);
+    reportErr('wa-error', r);
+    if (r.status !== 401 && waPending() && Date.now() < wa.until) wa.poll = setTimeout(waStatus, 2000);
     return;
   }
   setErr('wa-error', '');
-  waRender(r.data, poll);
+  waRender(r.data);
 }
 
-/** Shows a status body; while starting or showing a QR, polls every 2 s. */
-function waRender(s, poll) {
+/** Shows a status body; while starting or showing a QR, polls every 2 s (for at most 10 minutes). */
+function waRender(s) {
   const state = String(s.state || 'unknown');
   const before = wa.state;
   wa.state = state;
   setState('wa-state', 'wa_state_', state);
   setQr($('wa-qr'), state === 'qr' ? pubPath(s.qr_url) : null);
   if (state === 'ready' && before && before !== 'ready') notify(t('wa_connected'));
-  if (poll && (state === 'qr' || state === 'starting') && Date.now() < wa.until) wa.poll = setTimeout(() => waStatus(true), 2000);
+  if (!waPending()) { wa.until = 0; return; }
+  if (!wa.until) wa.until = Date.now() + 10 * 60 * 1000;
+  if (Date.now() < wa.until) wa.poll = setTimeout(waStatus, 2000);
 }
 
 // ---------------------------------------------------------------- Tables
@@ -658,7 +639,9 @@ function contactName(c) {
 
 async function loadLeads(more = false) {
   const list = $('leads-list');
-  const r = await api('GET', '/admin/leads', { params: { tenant: currentTenant(), limit: 20, before: more ? leads.before : null } });
+  const tenant = currentTenant();
+  const r = await api('GET', '/admin/leads', { params: { tenant, limit: 20, before: more ? leads.before : null } });
+  if (tenant !== currentTenant()) return;
   if (!r.ok) { setErr('leads-error', errText(r)); return; }
   setErr('leads-error', '');
   if (!more) list.replaceChildren();
@@ -762,9 +745,11 @@ let outboxBefore = null;
 
 async function loadOutbox(more = false) {
   const body = $('outbox-list');
+  const tenant = currentTenant();
   const r = await api('GET', '/admin/outbox', {
-    params: { tenant: currentTenant(), status: $('outbox-status').value, limit: 20, before: more ? outboxBefore : null },
+    params: { tenant, status: $('outbox-status').value, limit: 20, before: more ? outboxBefore : null },
   });
+  if (tenant !== currentTenant()) return;
   if (!r.ok) { setErr('outbox-error', errText(r)); return; }
   setErr('outbox-error', '');
   if (!more) body.replaceChildren();
@@ -805,7 +790,6 @@ async function enter() {
   renderKeyState();
   loadHealth();
   loadInbox();
-  if (!$('send-tenant').value) onTenantChange();
   clearInterval(healthTimer);
   healthTimer = setInterval(() => { if ($('health-auto').checked && !document.hidden) loadHealth(); }, 10000);
 }
@@ -817,13 +801,14 @@ function logout() {
   closeLead();
   for (const key of ['token', 'pubkey', 'tenant']) store.set(key, '');
   tenants = [];
+  lastTenant = null;
   unmasked.clear();
+  // drop everything the token revealed
   for (const id of ['tenants-list', 'leads-list', 'outbox-list', 'inbox-list', 'health-status', 'tenant-select']) $(id).replaceChildren();
-  for (const id of ['send-result', 'health-updated', 'send-to', 'send-text', 'send-tenant', 'key-input']) {
-    const node = $(id);
-    if ('value' in node && node.tagName !== 'PRE') node.value = ''; else node.textContent = '';
-  }
+  for (const id of ['send-result', 'health-updated']) $(id).textContent = '';
+  for (const id of ['send-to', 'send-text', 'send-tenant', 'key-input', 'tenant-add-input']) $(id).value = '';
   $('send-hint').hidden = true;
+  $('leads-more').hidden = $('outbox-more').hidden = true;
   showLogin('');
   notify(t('logged_out'));
 }
@@ -842,25 +827,18 @@ function init() {
   });
   on('logout', 'click', logout);
   on('health-refresh', 'click', loadHealth);
-  on('tenants-refresh', 'click', loadTenants);
+  on('tenants-refresh', 'click', () => loadTenants());
   on('tenant-select', 'change', onTenantChange);
   on('tenant-add-form', 'submit', addTenant);
-  on('key-form', 'submit', (ev) => {
-    ev.preventDefault();
-    store.set('pubkey', $('key-input').value.trim());
-    $('key-input').value = '';
-    renderKeyState();
-    notify(t('key_saved'));
-    if (currentTenant() && store.get('pubkey')) { tgStatus(); waStatus(false); }
-  });
-  on('key-use-admin', 'click', () => { $('key-input').value = store.get('token'); $('key-form').requestSubmit(); });
+  on('key-form', 'submit', (ev) => { ev.preventDefault(); saveKey($('key-input').value); });
+  on('key-use-admin', 'click', () => saveKey(store.get('token')));
   on('tg-start', 'click', () => tgStart(true));
   on('tg-new-qr', 'click', () => tgStart(true));
   on('tg-refresh', 'click', () => { if (canConnect('tg-error')) tgStatus(); });
   on('tg-logout', 'click', tgLogout);
   on('tg-2fa-form', 'submit', tgSubmit2fa);
   on('wa-start', 'click', waStart);
-  on('wa-refresh', 'click', () => { if (canConnect('wa-error')) waStatus(wa.until > Date.now()); });
+  on('wa-refresh', 'click', () => { if (canConnect('wa-error')) { wa.until = 0; waStatus(); } });
   on('leads-refresh', 'click', () => loadLeads(false));
   on('leads-more', 'click', () => loadLeads(true));
   on('lead-older', 'click', () => loadMessages(true));

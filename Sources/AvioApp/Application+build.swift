@@ -54,20 +54,20 @@ public struct AppServices: Sendable {
         ingestor = WebhookIngestor(database: database, clock: clock)
         waStore = WhatsAppQRStore(clock: clock, ttlSeconds: config.waQRTTLSeconds)
         delivery = DeliveryService(config: config, database: database, telegram: telegram, whatsapp: whatsapp, metrics: metrics, clock: clock)
-        resumer = SessionResumer(database: database, whatsapp: whatsapp, logger: logger.with(label: "avio.sessions"))
-        inboxWorker = InboxWorker(database: database, waStore: waStore, metrics: metrics, clock: clock, logger: logger.with(label: "avio.inbox"))
+        resumer = SessionResumer(database: database, whatsapp: whatsapp, logger: logger.with(component: "sessions"))
+        inboxWorker = InboxWorker(database: database, waStore: waStore, metrics: metrics, clock: clock, logger: logger.with(component: "inbox"))
         outboxWorker = OutboxWorker(database: database, delivery: delivery, metrics: metrics, clock: clock,
-                                    logger: logger.with(label: "avio.outbox"))
+                                    logger: logger.with(component: "outbox"))
         loginLimiter = AttemptLimiter(limit: 5, window: 60, clock: clock)
         deprecations = DeprecationLog(clock: clock)
     }
 }
 
 extension Logger {
-    /// A copy with another label and the same level.
-    func with(label: String) -> Logger {
-        var copy = Logger(label: label)
-        copy.logLevel = logLevel
+    /// A copy for one component: same handler and level, tagged `component=<name>`.
+    func with(component: String) -> Logger {
+        var copy = self
+        copy[metadataKey: "component"] = .string(component)
         return copy
     }
 }

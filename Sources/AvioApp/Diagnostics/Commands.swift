@@ -27,7 +27,7 @@ public enum Commands {
         var logger = Logger(label: "avio")
         logger.logLevel = config.logLevel
         let started = ContinuousClock.now
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5))))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2))))
         do {
             let dependencies = try AppDependencies.live(config: config, httpClient: httpClient, metrics: AppMetrics(registry: registry))
             logger.info("avio starting", metadata: [

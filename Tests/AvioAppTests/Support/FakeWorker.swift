@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 
@@ -11,8 +12,11 @@ struct RecordedRequest: Sendable {
     var method: String
     var path: String
     var query: String
+    /// Header names in lowercase.
     var headers: [String: String]
     var body: String
+
+    func header(_ name: String) -> String? { headers[name.lowercased()] }
     var json: JSONValue? { JSONValue.parse(Array(body.utf8)) }
 }
 
@@ -62,8 +66,10 @@ final class FakeWorker: Sendable {
         router.on("/**", method: .get) { request, _ in try await Self.serve(request, box) }
         router.on("/**", method: .post) { request, _ in try await Self.serve(request, box) }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        var quiet = Logger(label: "fake-worker")
+        quiet.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
+                              onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: quiet)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
             var iterator = stream.makeAsyncIterator()

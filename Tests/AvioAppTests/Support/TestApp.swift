@@ -47,7 +47,7 @@ struct UnexpectedGateway: TelegramGateway, WhatsAppGateway {
 }
 
 /// One HTTP client for every test that talks to a live fake worker.
-let sharedHTTPClient = HTTPClient(eventLoopGroupProvider: .singleton)
+let sharedHTTPClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(1))))
 
 /// Runs `body` against the real application (router-level transport; background workers off so tests drive them).
 func withTestApp<T>(
