@@ -67,12 +67,13 @@ extension AppDatabase {
     public enum QueueTable: String, Sendable { case inbox, outbox }
 
     /// Inbox jobs by status, newest first (`GET /admin/inbox?status=`).
-    public func inboxJobs(status: String?, limit: Int) async throws -> [JSONValue] {
+    public func inboxJobs(tenant: Int64?, status: String?, limit: Int, before: Int64?) async throws -> [JSONValue] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, event_id, tenant, kind, status, attempts, last_error, available_at, created_at, updated_at FROM inbox
-                WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2
-                """, arguments: [status, limit]).map { row in
+                WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)
+                ORDER BY id DESC LIMIT ?4
+                """, arguments: [status, tenant, before, limit]).map { row in
                 [
                     "id": .int(row["id"]), "event_id": .int(row["event_id"]), "tenant": .int(row["tenant"]),
                     "kind": .string(row["kind"]), "status": .string(row["status"]), "attempts": .int(row["attempts"]),

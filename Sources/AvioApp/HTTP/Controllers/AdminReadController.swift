@@ -28,7 +28,7 @@ struct AdminReadController: Sendable {
         let status = try statusFilter(request, allowed: ["pending", "done", "parked"])
         let page = try Page(request)
         let depth = try await database.queueDepths(table: .inbox)
-        let items = try await database.inboxJobs(status: status, limit: page.limit)
+        let items = try await database.inboxJobs(tenant: try optionalTenant(request), status: status, limit: page.limit, before: page.before)
         return page.response(items, extra: ["depth": .object(depth.mapValues { .int(Int64($0)) })])
     }
 

@@ -17,7 +17,9 @@ struct TelegramLoginController: Sendable {
         do {
             status = try await telegram.startLogin(tenant: tenant, force: force)
         } catch {
-            throw map(error, tenant: tenant, context: context)
+            // §4: on start, an expired QR means no fresh one could be issued: 502, not 410.
+            let mapped = map(error, tenant: tenant, context: context)
+            throw mapped == .qrExpired ? .qrExpiredOnStart : mapped
         }
         let shaped = shape(status)
         metrics.tgLogin(event: "start")
