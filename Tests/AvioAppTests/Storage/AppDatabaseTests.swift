@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import AvioApp
+
+@Suite("SQLite storage, migrations, CLI commands (CONTRACT §7)")
+struct AppDatabaseTests {
+    @Test("migrations are recorded once and re-running them changes nothing")
+    func migrationIdempotence() throws {
+        let path = temporaryDatabasePath()
+        let database = try AppDatabase(path: path)
+        #expect(try database.migrate().isEmpty)
+        let reopened = try AppDatabase(path: path)
+        #expect(try reopened.migrate().isEmpty)
+        let versions = try reopened.writer.read { db in try Int.fetchAll(db, sql: "SELECT version FROM schema_migrations ORDER BY version") }
+        #expect(versions == Array(1...Migrations.all.count))
+    }
+
+    @Test("every table of the contract exists, in WAL mode with foreign keys on")
+    func schema() throws {
+        let database = try AppDatabase(path: temporaryDatabasePath())
+        let tables = try database.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        }
+        for table in ["provider_tokens", "contacts", "leads", "messages", "webhook_events", "inbox", "outbox", "schema_migrations"] {
+            #expect(tables.contains(table))
+        }
+        let (mode, foreignKeys, synchronous) = try database.writer.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
+             try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(mode == "wal")
+        #expect(foreignKeys == 1)
+        #expect(synchronous == 2)  // FULL
+    }
+
+    @Test("avio migrate prints leads and messages structure and the contacts columns")
+    func migrateOutput() throws {
+        let output = try Commands.migrate(databasePath: temporaryDatabasePath())
+        #expect(output.contains("table leads:"))
+        #expect(output.contains("table messages:"))
+        #expect(output.contains("provider_message_id"))
+        #expect(output.contains("contacts columns: id, tenant, channel, external_id, phone, username, name, created_at, updated_at"))
+        #expect(output.contains("migrations applied: 1_provider_tokens"))
+    }
+
+    @Test("a backup taken while the database is open opens and holds the tokens")
+    func backup() async throws {
+        let path = temporaryDatabasePath()
+        let database = try AppDatabase(path: path)
+        let token = try await database.ensureProviderToken(tenant: 4, now: Date()).0.token
+        let copy = path + ".backup"
+        try Commands.backup(databasePath: path, to: copy)
+        let restored = try AppDatabase(path: copy)
+        #expect(try await restored.providerToken(tenant: 4)?.token == token)
+        #expect(throws: AppDatabase.BackupError.self) { try Commands.backup(databasePath: path, to: copy) }
+    }
+
+    @Test("diag reports configuration and database problems")
+    func diag() {
+        let good = Commands.diag(env: ["DATABASE_URL": temporaryDatabasePath(), "ADMIN_TOKEN": "a", "PUBLIC_KEY": "p"])
+        #expect(good.ok)
+        #expect(good.report.contains("integrity ok, journal wal"))
+        let bad = Commands.diag(env: ["ADMIN_TOKEN": "same", "PUBLIC_KEY": "same"])
+        #expect(!bad.ok)
+        #expect(bad.report.contains("✗ configuration: PUBLIC_KEY must differ from ADMIN_TOKEN"))
+    }
+
+    @Test("a message row cannot point at a missing lead")
+    func foreignKeys() async throws {
+        let database = try AppDatabase(path: ":memory:")
+        await #expect(throws: DatabaseError.self) {
+            try await database.writer.write { db in
+                try db.execute(sql: """
+                    INSERT INTO messages(tenant, lead_id, contact_id, channel, direction, status, ts, created_at)
+                    VALUES (1, 999, 999, 'whatsapp', 'in', 'received', 'x', 'x')
+                    """)
+            }
+        }
+    }
+
+    @Test("group commit: events submitted together are each reported, duplicates inside one batch included")
+    func groupCommit() async throws {
+        let database = try AppDatabase(path: temporaryDatabasePath())
+        let ingestor = WebhookIngestor(database: database, clock: SystemClock(), maximumBatch: 7)
+        let outcomes = try await withThrowingTaskGroup(of: IngestOutcome.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    try await ingestor.ingest(InboundEnvelope(tenant: 1, channel: "whatsapp", event: "messages.incoming",
+                                                              messageID: "m\(index % 50)", payload: "{}"))
+                }
+            }
+            return try await group.reduce(into: [IngestOutcome]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == .duplicate }.count == 50)
+        let rows = try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbox") }
+        #expect(rows == 50)
+    }
+}
