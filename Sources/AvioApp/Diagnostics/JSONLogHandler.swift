@@ -6,8 +6,13 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     let label: String
+    let write: @Sendable (String) -> Void
 
-    public init(label: String) { self.label = label }
+    /// `write` receives each finished line (default: standard error).
+    public init(label: String, write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.label = label
+        self.write = write
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -22,8 +27,7 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             fields[key] = .string(value.description)
         }
-        let line = JSONValue.object(fields).jsonString + "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        write(JSONValue.object(fields).jsonString + "\n")
     }
 }
 

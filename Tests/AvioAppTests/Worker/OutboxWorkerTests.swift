@@ -73,6 +73,11 @@ struct OutboxWorkerTests {
             #expect(job["reason"] == "busy")
             #expect(job["attempts"] == 5)
             #expect(try await app.outboundRows() == ["out failed busy"])
+            let metrics = try await app.get("/metrics").text
+            #expect(metrics.contains(#"outbox_jobs_total{status="retry",reason="busy"} 4"#))
+            #expect(metrics.contains(#"outbox_jobs_total{status="failed",reason="busy"} 1"#))
+            #expect(metrics.contains(#"messages_out_total{channel="whatsapp",status="failed"} 1"#))
+            #expect(metrics.contains(#"outbox_queue_depth{status="failed"} 1"#))
         }
     }
 
