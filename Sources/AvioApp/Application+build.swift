@@ -44,6 +44,8 @@ public struct AppServices: Sendable {
     public let outboxWorker: OutboxWorker
     public let loginLimiter: AttemptLimiter
     public let deprecations: DeprecationLog
+    /// Wakes the outbox worker when a send is queued.
+    public let outboxSignal: WorkSignal
 
     public init(config: AppConfig, dependencies: AppDependencies, logger: Logger) {
         database = dependencies.database
@@ -51,13 +53,16 @@ public struct AppServices: Sendable {
         whatsapp = dependencies.whatsapp
         clock = dependencies.clock
         metrics = dependencies.metrics
-        ingestor = WebhookIngestor(database: database, clock: clock)
+        let inboxSignal = WorkSignal()
+        outboxSignal = WorkSignal()
+        ingestor = WebhookIngestor(database: database, clock: clock, committed: inboxSignal)
         waStore = WhatsAppQRStore(clock: clock, ttlSeconds: config.waQRTTLSeconds)
         delivery = DeliveryService(config: config, database: database, telegram: telegram, whatsapp: whatsapp, metrics: metrics, clock: clock)
         resumer = SessionResumer(database: database, whatsapp: whatsapp, logger: logger.with(component: "sessions"))
-        inboxWorker = InboxWorker(database: database, waStore: waStore, metrics: metrics, clock: clock, logger: logger.with(component: "inbox"))
+        inboxWorker = InboxWorker(database: database, waStore: waStore, metrics: metrics, clock: clock, logger: logger.with(component: "inbox"),
+                                  signal: inboxSignal)
         outboxWorker = OutboxWorker(database: database, delivery: delivery, metrics: metrics, clock: clock,
-                                    logger: logger.with(component: "outbox"))
+                                    logger: logger.with(component: "outbox"), signal: outboxSignal)
         loginLimiter = AttemptLimiter(limit: 5, window: 60, clock: clock)
         deprecations = DeprecationLog(clock: clock)
     }

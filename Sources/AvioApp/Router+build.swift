@@ -28,7 +28,8 @@ func buildRouter(config: AppConfig, services: AppServices) -> Router<AppRequestC
 
     // Admin token (§2.2).
     let admin = router.group().add(middleware: AuthMiddleware(kind: .admin, config: config))
-    let send = SendController(delivery: services.delivery, database: services.database, clock: services.clock)
+    let send = SendController(delivery: services.delivery, database: services.database, clock: services.clock,
+                              queued: services.outboxSignal)
     admin.post("/send", use: send.send)
     admin.get("/admin/provider-token/{tenant}", use: tokens.get)
     admin.post("/admin/provider-token/{tenant}/rotate", use: tokens.rotate)

@@ -10,15 +10,18 @@ public actor WebhookIngestor {
     private let database: AppDatabase
     private let clock: any AppClock
     private let maximumBatch: Int
+    /// Told after each commit that queued new jobs (wakes the inbox worker).
+    private let committed: WorkSignal?
     private var queue: [(ticket: Int, envelope: InboundEnvelope)] = []
     private var waiters: [Int: CheckedContinuation<Wake, Never>] = [:]
     private var leaderActive = false
     private var nextTicket = 0
 
-    public init(database: AppDatabase, clock: any AppClock, maximumBatch: Int = 512) {
+    public init(database: AppDatabase, clock: any AppClock, maximumBatch: Int = 512, committed: WorkSignal? = nil) {
         self.database = database
         self.clock = clock
         self.maximumBatch = maximumBatch
+        self.committed = committed
     }
 
     /// Commits one event (with whatever else is waiting) and returns its outcome.
@@ -41,6 +44,7 @@ public actor WebhookIngestor {
             } catch {
                 results = Array(repeating: .failure(error), count: batch.count)
             }
+            if results.contains(where: { if case .success(.queued) = $0 { true } else { false } }) { await committed?.notify() }
             for (item, result) in zip(batch, results) {
                 if item.ticket == ticket { mine = result } else { waiters.removeValue(forKey: item.ticket)?.resume(returning: .done(result)) }
             }

@@ -14,7 +14,8 @@ public struct InboxWorker: Service {
         public var batchSize = 64
         public var leaseSeconds: Double = 60
         public var maxAttempts = 5
-        public var idleSleep: Duration = .milliseconds(50)
+        /// Longest wait between passes when idle (new work wakes the worker at once through its `WorkSignal`).
+        public var idleSleep: Duration = .seconds(1)
         public init() {}
     }
 
@@ -24,15 +25,17 @@ public struct InboxWorker: Service {
     let clock: any AppClock
     let logger: Logger
     let options: Options
+    let signal: WorkSignal
 
     public init(database: AppDatabase, waStore: WhatsAppQRStore, metrics: AppMetrics, clock: any AppClock, logger: Logger,
-                options: Options = Options()) {
+                signal: WorkSignal = WorkSignal(), options: Options = Options()) {
         self.database = database
         self.waStore = waStore
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
         self.options = options
+        self.signal = signal
     }
 
     public func run() async throws {
@@ -46,7 +49,8 @@ public struct InboxWorker: Service {
                     logger.error("inbox worker pass failed", metadata: ["error": "\(error)"])
                     processed = 0
                 }
-                if processed == 0 { try await Task.sleep(for: options.idleSleep) }
+                if processed == 0 { await signal.wait(timeout: options.idleSleep) }
+                try Task.checkCancellation()
             }
         }
         logger.info("inbox worker stopped")

@@ -14,7 +14,8 @@ public struct OutboxWorker: Service {
         /// First retry delay; doubles each attempt.
         public var baseBackoff: Double = 2
         public var maxBackoff: Double = 300
-        public var idleSleep: Duration = .milliseconds(200)
+        /// Longest wait between passes when idle (new work wakes the worker at once through its `WorkSignal`).
+        public var idleSleep: Duration = .seconds(1)
         public init() {}
     }
 
@@ -24,15 +25,17 @@ public struct OutboxWorker: Service {
     let clock: any AppClock
     let logger: Logger
     let options: Options
+    let signal: WorkSignal
 
     public init(database: AppDatabase, delivery: DeliveryService, metrics: AppMetrics, clock: any AppClock, logger: Logger,
-                options: Options = Options()) {
+                signal: WorkSignal = WorkSignal(), options: Options = Options()) {
         self.database = database
         self.delivery = delivery
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
         self.options = options
+        self.signal = signal
     }
 
     public func run() async throws {
@@ -46,7 +49,8 @@ public struct OutboxWorker: Service {
                     logger.error("outbox worker pass failed", metadata: ["error": "\(error)"])
                     handled = 0
                 }
-                if handled == 0 { try await Task.sleep(for: options.idleSleep) }
+                if handled == 0 { await signal.wait(timeout: options.idleSleep) }
+                try Task.checkCancellation()
             }
         }
         logger.info("outbox worker stopped")

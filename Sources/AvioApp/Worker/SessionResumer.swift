@@ -52,6 +52,7 @@ public struct SessionResumer: Service {
                 logger.info("WhatsApp session start requested", metadata: ["tenant": "\(tenant)", "attempt": "\(attempt)"])
                 return
             } catch {
+                if Task.isCancelled { return }  // shutting down: not a worker problem
                 logger.warning("WhatsApp worker did not start the session; will retry",
                                metadata: ["tenant": "\(tenant)", "attempt": "\(attempt)", "error": "\(error)",
                                           "retry_in_s": "\(delay.components.seconds)"])

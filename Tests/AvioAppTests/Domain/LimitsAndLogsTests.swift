@@ -46,3 +46,29 @@ struct LimitsAndLogsTests {
         #expect(object["logger"] == "avio")
     }
 }
+
+@Suite("Work signal")
+struct WorkSignalTests {
+    @Test("a notification before the wait is not lost, and a wait without one ends at the timeout")
+    func notifyThenWait() async {
+        let signal = WorkSignal()
+        await signal.notify()
+        let start = ContinuousClock.now
+        await signal.wait(timeout: .seconds(30))
+        #expect(ContinuousClock.now - start < .seconds(5))
+        let second = ContinuousClock.now
+        await signal.wait(timeout: .milliseconds(50))
+        #expect(ContinuousClock.now - second >= .milliseconds(50))
+    }
+
+    @Test("a waiting worker wakes when notified")
+    func wakes() async {
+        let signal = WorkSignal()
+        async let waited: Void = signal.wait(timeout: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(20))
+        await signal.notify()
+        let start = ContinuousClock.now
+        await waited
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+}

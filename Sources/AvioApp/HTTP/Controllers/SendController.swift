@@ -7,6 +7,7 @@ struct SendController: Sendable {
     let delivery: DeliveryService
     let database: AppDatabase
     let clock: any AppClock
+    let queued: WorkSignal
 
     /// How long an inline send holds its outbox row before the outbox worker may take it over (crash recovery).
     static let inlineLeaseSeconds: Double = 120
@@ -17,6 +18,7 @@ struct SendController: Sendable {
         let key = message.idempotencyKey ?? request.header("Idempotency-Key").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         if ["1", "true", "yes"].contains(request.uri.queryParameters.get("async")?.lowercased() ?? "") {
             let (id, created) = try await database.enqueueOutbox(message, idempotencyKey: key, now: clock.now())
+            if created { await queued.notify() }
             context.logger.info("send queued", metadata: ["tenant": "\(message.tenant)", "job": "\(id)", "duplicate": "\(!created)"])
             var answer: JSONValue = ["ok": true, "queued": true, "id": .int(id)]
             if !created, case .object(var fields) = answer {
