@@ -17,27 +17,25 @@ extension Request {
 
     /// Reads the body (≤ 1 MiB) and parses it as JSON: `413 payload_too_large`, `400 invalid_json`.
     public func jsonBody() async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: Self.maximumBodySize)
-        } catch {
-            throw APIError.payloadTooLarge
-        }
-        guard let value = JSONValue.parse(buffer.readableBytesView) else { throw APIError.invalidJSON }
+        guard let value = JSONValue.parse(try await limitedBody().readableBytesView) else { throw APIError.invalidJSON }
         return value
     }
 
     /// Like `jsonBody()`, but an empty body reads as `{}` (routes whose body is optional).
     public func optionalJSONBody() async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: Self.maximumBodySize)
-        } catch {
-            throw APIError.payloadTooLarge
-        }
+        let buffer = try await limitedBody()
         if buffer.readableBytesView.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) { return .object([:]) }
         guard let value = JSONValue.parse(buffer.readableBytesView) else { throw APIError.invalidJSON }
         return value
+    }
+
+    /// The raw body, at most 1 MiB (`413 payload_too_large` beyond).
+    private func limitedBody() async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: Self.maximumBodySize)
+        } catch {
+            throw APIError.payloadTooLarge
+        }
     }
 
     /// The tenant from the query string (`400 invalid_tenant` when missing or not a positive integer).
