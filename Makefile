@@ -5,7 +5,9 @@ DATABASE_URL ?= data/avio.sqlite
 RELEASE_DIR := .build-release
 BIN := .build/debug/avio
 APT_RUNTIME := libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
-APT_TEST := zbar-tools librsvg2-bin
+APT_TEST := zbar-tools librsvg2-bin chromium chromium-driver curl
+# Python tools of the test suite, pinned (PyPI); installed only when missing.
+PIP_TEST := selenium==4.51.0 openapi-spec-validator==0.9.0
 APT_BENCH := wrk
 
 export DATABASE_URL
@@ -28,8 +30,9 @@ endef
 deps: ## install missing system packages for building and running
 	$(call apt_install,$(APT_RUNTIME))
 
-deps-test: deps ## install missing system packages for the tests
+deps-test: deps ## install missing system and Python packages for the tests
 	$(call apt_install,$(APT_TEST))
+	@for p in $(PIP_TEST); do python3 -m pip show -q "$${p%%==*}" >/dev/null 2>&1 || python3 -m pip install -q "$$p"; done
 
 deps-bench: deps ## install missing system packages for benchmarks
 	$(call apt_install,$(APT_BENCH))
@@ -56,6 +59,7 @@ test: deps-test embed ## build and run every test
 	python3 scripts/embed_static.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	AVIO_BIN=$(BIN) tests/browser/run.sh
 
 bench: deps-bench ## load benchmarks (not part of make test); prints a table
 	bench/run.sh

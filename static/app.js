@@ -735,7 +735,7 @@ async function sendMessage(ev) {
   $('send-hint').hidden = !hint;
   if (r.ok) notify(r.data.queued ? t('send_queued', { id: show(r.data.id) }) : t('send_ok'));
   else notify(errText(r), true);
-  if (r.ok) { loadOutbox(); loadHealth(); }
+  if (r.ok) { loadOutbox(); loadHealth(); loadLeads(); }
 }
 
 // ---------------------------------------------------------------- 7. Outbox and inbox jobs

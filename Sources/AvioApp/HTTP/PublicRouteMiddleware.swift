@@ -9,7 +9,7 @@ struct PublicRouteMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let deprecations, let route = context.endpointPath, await deprecations.shouldLog(route: route) {
-            context.logger.warning("deprecated route used; /pub/tg/* will be replaced by the admin console's Telegram API",
+            context.logger.warning("deprecated route used: /pub/tg/* is the historical Telegram login API, kept for compatibility",
                                    metadata: ["route": "\(route)"])
         }
         var response: Response
