@@ -12,7 +12,9 @@ APT_BENCH := wrk
 
 export DATABASE_URL
 
-.PHONY: run test build release migrate embed deps deps-test deps-bench bench diag diag-verbose fuzz clean help
+REL := tests/reliability
+
+.PHONY: deps-reliability run test build release migrate embed deps deps-test deps-bench bench diag diag-verbose fuzz clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,11 +57,20 @@ run: build ## build, migrate and serve on :8000 with data/avio.sqlite
 	$(BIN) migrate >/dev/null
 	$(BIN) serve
 
-test: deps-test embed ## build and run every test
+test: deps-test deps-reliability embed ## build and run every test
 	python3 scripts/embed_static.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	AVIO_BIN=$(BIN) tests/browser/run.sh
+	AVIO_BIN=$(BIN) python3 $(REL)/crash_test.py
+	FUZZ_EXAMPLES=50 FUZZ_MIN_REQUESTS=1000 AVIO_BIN=$(BIN) $(REL)/fuzz.sh
+
+deps-reliability: ## pinned Schemathesis in tests/reliability/.venv (for the fuzz runs)
+	@$(REL)/.venv/bin/st --version 2>/dev/null | grep -q 'version 4.32.5' || \
+	  { python3 -m venv $(REL)/.venv && $(REL)/.venv/bin/pip install -q --disable-pip-version-check -r $(REL)/requirements.txt; }
+
+fuzz: deps-reliability build ## long Schemathesis run against /openapi.yaml (≥ 2,000 requests)
+	FUZZ_EXAMPLES=100 FUZZ_MIN_REQUESTS=2000 AVIO_BIN=$(BIN) $(REL)/fuzz.sh
 
 bench: deps-bench ## load benchmarks (not part of make test); prints a table
 	bench/run.sh

@@ -30,6 +30,11 @@ public enum Commands {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2))))
         do {
             let dependencies = try AppDependencies.live(config: config, httpClient: httpClient, metrics: AppMetrics(registry: registry))
+            let released = try dependencies.database.releaseStaleLeases()
+            if released.inbox + released.outbox > 0 {
+                logger.notice("released jobs left leased by a previous process", metadata: [
+                    "inbox": "\(released.inbox)", "outbox": "\(released.outbox)"])
+            }
             logger.info("avio starting", metadata: [
                 "database": "\(config.databasePath)", "address": "\(config.host):\(config.port)",
                 "outbox_enabled": "\(config.outboxEnabled)", "whitelist_entries": "\(config.outboxWhitelist.entries.count)",

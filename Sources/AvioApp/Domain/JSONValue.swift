@@ -12,7 +12,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case object([String: JSONValue])
 
     /// Deepest nesting accepted from clients; deeper documents are rejected before decoding (no recursion bombs).
-    public static let maximumDepth = 32
+    public static let maximumDepth = 64
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -52,6 +52,7 @@ public struct TransportMessage: Sendable, Equatable {
         case .object(let fields)?: meta = fields
         default: throw .invalidPayload("meta")
         }
+        if let replyTo = meta["reply_to"], replyTo.textValue == nil, !replyTo.isNull { throw .invalidPayload("meta.reply_to") }
         if let lead = meta["lead_id"], !lead.isNull {
             guard case .int(let id) = lead, id >= 1 else { throw .invalidPayload("meta.lead_id") }
         }

@@ -53,6 +53,18 @@ extension AppDatabase {
         return parked
     }
 
+    /// Releases every lease at startup: `avio serve` is the only process working the queues of its file, so a lease
+    /// still set belongs to a process that died, and its jobs can run at once instead of after the lease expires.
+    /// Returns how many inbox and outbox jobs were released.
+    public func releaseStaleLeases() throws -> (inbox: Int, outbox: Int) {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE inbox SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL")
+            let inbox = db.changesCount
+            try db.execute(sql: "UPDATE outbox SET lease_until = NULL WHERE status = 'queued' AND lease_until IS NOT NULL")
+            return (inbox, db.changesCount)
+        }
+    }
+
     /// Counts per status, for `/metrics`, `/health` and `GET /admin/inbox`.
     public func queueDepths(table: QueueTable) async throws -> [String: Int] {
         try await writer.read { db in

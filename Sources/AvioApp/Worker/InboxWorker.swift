@@ -46,6 +46,7 @@ public struct InboxWorker: Service {
                 do {
                     processed = try await runOnce()
                 } catch {
+                    if Task.isCancelled { break }
                     logger.error("inbox worker pass failed", metadata: ["error": "\(error)"])
                     processed = 0
                 }

@@ -46,6 +46,7 @@ public struct OutboxWorker: Service {
                 do {
                     handled = try await runOnce()
                 } catch {
+                    if Task.isCancelled { break }
                     logger.error("outbox worker pass failed", metadata: ["error": "\(error)"])
                     handled = 0
                 }

@@ -78,6 +78,7 @@ struct SendRoutesTests {
         (true, "*", #"{"tenant":1,"channel":"telegram","to":"me","text":"x","attachments":"no"}"#, 422, #"{"ok":false,"error":"invalid_payload","detail":"attachments"}"#),
         (true, "*", #"{"tenant":1,"channel":"telegram","to":"me","text":"x","meta":{"lead_id":"x"}}"#, 422, #"{"ok":false,"error":"invalid_payload","detail":"meta.lead_id"}"#),
         (true, "*", #"{"tenant":1,"channel":"telegram","to":"me","text":"x","meta":{"lead_id":999}}"#, 404, #"{"ok":false,"error":"no_lead"}"#),
+        (true, "*", #"{"tenant":1,"channel":"telegram","to":"me","text":"x","meta":{"reply_to":{"a":1}}}"#, 422, #"{"ok":false,"error":"invalid_payload","detail":"meta.reply_to"}"#),
         (true, "*", "{oops", 400, #"{"ok":false,"error":"invalid_json"}"#),
     ])
     func guardOrder(enabled: Bool, whitelist: String, body: String, status: Int, expected: String) async throws {

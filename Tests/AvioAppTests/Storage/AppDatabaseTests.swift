@@ -98,3 +98,21 @@ struct AppDatabaseTests {
         #expect(rows == 50)
     }
 }
+
+@Suite("Startup recovery")
+struct StartupRecoveryTests {
+    @Test("leases left by a dead process are released at startup, finished jobs untouched")
+    func releaseLeases() async throws {
+        let database = try AppDatabase(path: temporaryDatabasePath())
+        let now = Date()
+        _ = try await database.ingest([InboundEnvelope(tenant: 1, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
+        _ = try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 600)
+        let message = try TransportMessage.parse(json(#"{"tenant":1,"channel":"telegram","to":"me","text":"x"}"#))
+        _ = try await database.enqueueOutbox(message, idempotencyKey: nil, now: now, leaseSeconds: 600)
+        #expect(try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 600).isEmpty)
+        let released = try database.releaseStaleLeases()
+        #expect(released.inbox == 1 && released.outbox == 1)
+        #expect(try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 60).count == 1)
+        #expect(try await database.claimOutboxJobs(limit: 10, now: now, leaseSeconds: 60).count == 1)
+    }
+}
