@@ -4,7 +4,9 @@ import NIOCore
 
 /// One log line and one metrics sample per request (CONTRACT §9). Only the path is logged: query strings carry
 /// secrets (`k=`, `token=`), and no header is logged.
-struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
     let metrics: AppMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -20,6 +22,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         if let tenant = request.uri.queryParameters.get("tenant") ?? context.parameters.get("tenant") {
             metadata["tenant"] = "\(tenant.prefix(20))"
         }
+        for (key, value) in context.notes.all { metadata[key] = "\(value)" }
         let level: Logger.Level = response.status.code >= 500 ? .error : (response.status.code >= 400 ? .notice : .info)
         context.logger.log(level: level, "request", metadata: metadata)
         return response

@@ -185,6 +185,21 @@ struct WebhookRoutesTests {
         }
     }
 
+    @Test("the request's log line names the tenant, the event and the outcome, never the token")
+    func requestLogLine() async throws {
+        let logs = LogRecorder()
+        try await withTestApp(logger: logs.logger) { app in
+            let token = try await app.token()
+            _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
+            let lines = logs.lines(containing: "request", "path=/webhook", "status=200")
+            #expect(lines.count == 1)
+            #expect(lines.first?.contains("tenant=1") == true)
+            #expect(lines.first?.contains("event=messages.incoming") == true)
+            #expect(lines.first?.contains("outcome=queued") == true)
+            #expect(!logs.all.contains { $0.contains(token) })
+        }
+    }
+
     @Test("webhook outcomes are counted in webhook_provider_total and wa_to_app_total")
     func metrics() async throws {
         try await withTestApp { app in

@@ -15,6 +15,8 @@ struct SendController: Sendable {
     @Sendable func send(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.jsonBody()
         let message = try TransportMessage.parse(body)
+        context.notes.set("tenant", String(message.tenant))
+        context.notes.set("channel", message.channel.rawValue)
         let key = message.idempotencyKey ?? request.header("Idempotency-Key").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         if ["1", "true", "yes"].contains(request.uri.queryParameters.get("async")?.lowercased() ?? "") {
             let (id, created) = try await database.enqueueOutbox(message, idempotencyKey: key, now: clock.now())

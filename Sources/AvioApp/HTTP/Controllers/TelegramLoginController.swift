@@ -82,6 +82,7 @@ struct TelegramLoginController: Sendable {
         } else {
             tenant = try request.queryTenant()
         }
+        context.notes.set("tenant", String(tenant))
         guard let password = body["password"]?.stringValue, !password.isEmpty, password.count <= 256 else {
             throw APIError.invalidPayload("password")
         }

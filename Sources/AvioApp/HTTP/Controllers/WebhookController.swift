@@ -18,6 +18,8 @@ struct WebhookController: Sendable {
             channel = Self.channelLabel(body)
             eventName = body["event"]?.stringValue.map { String($0.prefix(32)) } ?? (WebhookEvent.isTelegramWorkerPayload(body) ? "telegram" : "unknown")
             guard let tenant = TenantID.parse(body["tenant"]) else { throw APIError.invalidTenantInBody }
+            context.notes.set("tenant", String(tenant))
+            context.notes.set("event", eventName)
             try await authenticate(request, tenant: tenant, body: body)
             let event = try WebhookEvent.parse(body, tenant: tenant)
             let response = try await accept(event, body: body, context: context)
@@ -72,6 +74,7 @@ struct WebhookController: Sendable {
             context.logger.error("webhook not stored", metadata: ["tenant": "\(envelope.tenant)", "error": "\(error)"])
             throw APIError.unavailable
         }
+        context.notes.set("outcome", outcome == .duplicate ? "duplicate" : "queued")
         switch outcome {
         case .queued:
             count(status: "ok", channel: envelope.channel, event: envelope.event)
