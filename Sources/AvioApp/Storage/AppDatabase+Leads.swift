@@ -29,7 +29,7 @@ extension AppDatabase {
     static func recordMessage(_ db: Database, contact: ContactInfo, message: MessageRecord, now: Date,
                               leadID requestedLead: Int64? = nil) throws -> (leadID: Int64, inserted: Bool) {
         let stamp = Timestamp.iso(now)
-        try db.execute(sql: """
+        try db.cachedExecute(sql: """
             INSERT INTO contacts(tenant, channel, external_id, phone, username, name, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(tenant, channel, external_id) DO UPDATE SET
@@ -37,16 +37,16 @@ extension AppDatabase {
                 name = COALESCE(excluded.name, name), updated_at = excluded.updated_at
             """, arguments: [contact.tenant, contact.channel.rawValue, contact.externalID, contact.phone, contact.username,
                              contact.name, stamp, stamp])
-        let contactID = try Int64.fetchOne(db, sql: "SELECT id FROM contacts WHERE tenant = ? AND channel = ? AND external_id = ?",
+        let contactID = try db.cachedValue(Int64.self, sql: "SELECT id FROM contacts WHERE tenant = ? AND channel = ? AND external_id = ?",
                                            arguments: [contact.tenant, contact.channel.rawValue, contact.externalID])!
         let leadID: Int64
-        if let requestedLead, try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ? AND tenant = ?)",
+        if let requestedLead, try db.cachedValue(Bool.self, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ? AND tenant = ?)",
                                                  arguments: [requestedLead, contact.tenant]) == true {
             leadID = requestedLead
         } else {
             leadID = try openLead(db, tenant: contact.tenant, contactID: contactID, channel: contact.channel, now: now)
         }
-        try db.execute(sql: """
+        try db.cachedExecute(sql: """
             INSERT INTO messages(tenant, lead_id, contact_id, channel, direction, text, media, provider_message_id, status, error, ts, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """, arguments: [contact.tenant, leadID, contactID, contact.channel.rawValue, message.direction, message.text,
@@ -54,7 +54,7 @@ extension AppDatabase {
                              message.status, message.error, Timestamp.iso(message.ts), stamp])
         let inserted = db.changesCount > 0
         if inserted {
-            try db.execute(sql: "UPDATE leads SET last_message_at = ?, updated_at = ? WHERE id = ?",
+            try db.cachedExecute(sql: "UPDATE leads SET last_message_at = ?, updated_at = ? WHERE id = ?",
                            arguments: [Timestamp.iso(message.ts), stamp, leadID])
         }
         return (leadID, inserted)
@@ -62,11 +62,11 @@ extension AppDatabase {
 
     /// The contact's open lead, created when there is none.
     static func openLead(_ db: Database, tenant: Int64, contactID: Int64, channel: Channel, now: Date) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM leads WHERE contact_id = ? AND status = 'open'", arguments: [contactID]) {
+        if let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM leads WHERE contact_id = ? AND status = 'open'", arguments: [contactID]) {
             return id
         }
         let stamp = Timestamp.iso(now)
-        try db.execute(sql: "INSERT INTO leads(tenant, contact_id, channel, status, created_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?)",
+        try db.cachedExecute(sql: "INSERT INTO leads(tenant, contact_id, channel, status, created_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?)",
                        arguments: [tenant, contactID, channel.rawValue, stamp, stamp])
         return db.lastInsertedRowID
     }
@@ -74,7 +74,7 @@ extension AppDatabase {
     /// Whether a lead with this id exists for the tenant (outbox `err:no_lead` guard).
     public func leadExists(id: Int64, tenant: Int64) async throws -> Bool {
         try await writer.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ? AND tenant = ?)", arguments: [id, tenant]) ?? false
+            try db.cachedValue(Bool.self, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ? AND tenant = ?)", arguments: [id, tenant]) ?? false
         }
     }
 
@@ -87,7 +87,7 @@ extension AppDatabase {
     /// Leads, newest first, with their contact (`GET /admin/leads`).
     public func leads(tenant: Int64?, limit: Int, before: Int64?) async throws -> [JSONValue] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try db.cachedRows(sql: """
                 SELECT l.id, l.tenant, l.channel, l.status, l.created_at, l.updated_at, l.last_message_at,
                        c.id AS contact_id, c.external_id, c.phone, c.username, c.name,
                        (SELECT COUNT(*) FROM messages m WHERE m.lead_id = l.id) AS message_count
@@ -113,8 +113,8 @@ extension AppDatabase {
     /// A lead's messages, newest first; `nil` when the lead does not exist.
     public func messages(leadID: Int64, limit: Int, before: Int64?) async throws -> [JSONValue]? {
         try await writer.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ?)", arguments: [leadID]) == true else { return nil }
-            return try Row.fetchAll(db, sql: """
+            guard try db.cachedValue(Bool.self, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ?)", arguments: [leadID]) == true else { return nil }
+            return try db.cachedRows(sql: """
                 SELECT id, tenant, channel, direction, text, media, provider_message_id, status, error, ts, created_at
                 FROM messages WHERE lead_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3
                 """, arguments: [leadID, before, limit]).map { row in

@@ -27,11 +27,11 @@ extension AppDatabase {
         let stamp = Timestamp.iso(now), epoch = now.timeIntervalSince1970
         return try await writer.write { db in
             if let key = idempotencyKey,
-               let id = try Int64.fetchOne(db, sql: "SELECT id FROM outbox WHERE tenant = ? AND idempotency_key = ?",
+               let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM outbox WHERE tenant = ? AND idempotency_key = ?",
                                            arguments: [message.tenant, key]) {
                 return (id, false)
             }
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 INSERT INTO outbox(tenant, channel, recipient, payload, idempotency_key, status, available_at, lease_until,
                                    created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
@@ -45,7 +45,7 @@ extension AppDatabase {
     public func claimOutboxJobs(limit: Int, now: Date, leaseSeconds: Double) async throws -> [OutboxJob] {
         let epoch = now.timeIntervalSince1970
         return try await writer.write { db in
-            let jobs = try Row.fetchAll(db, sql: """
+            let jobs = try db.cachedRows(sql: """
                 SELECT id, tenant, attempts, payload FROM outbox
                 WHERE status = 'queued' AND available_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
                 ORDER BY id LIMIT ?2
@@ -53,7 +53,7 @@ extension AppDatabase {
                 OutboxJob(id: $0["id"], tenant: $0["tenant"], attempts: ($0["attempts"] as Int) + 1, payload: $0["payload"])
             }
             for job in jobs {
-                try db.execute(sql: "UPDATE outbox SET lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                try db.cachedExecute(sql: "UPDATE outbox SET lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
                                arguments: [epoch + leaseSeconds, Timestamp.iso(now), job.id])
             }
             return jobs
@@ -63,7 +63,7 @@ extension AppDatabase {
     /// Writes a final state (`sent`, `failed`, `skipped`).
     public func finishOutboxJob(id: Int64, _ update: OutboxUpdate, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 UPDATE outbox SET status = ?, reason = ?, http_status = ?, result = ?, last_error = ?, lease_until = NULL,
                                   updated_at = ? WHERE id = ?
                 """, arguments: [update.status, update.reason, update.httpStatus, update.result.jsonString, update.error,
@@ -74,7 +74,7 @@ extension AppDatabase {
     /// Puts a job back for a later attempt.
     public func retryOutboxJob(id: Int64, error: String, availableAt: Date, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 UPDATE outbox SET lease_until = NULL, available_at = ?, last_error = ?, updated_at = ? WHERE id = ?
                 """, arguments: [availableAt.timeIntervalSince1970, error, Timestamp.iso(now), id])
         }
@@ -83,14 +83,14 @@ extension AppDatabase {
     /// One job as operators see it; `nil` when unknown.
     public func outboxJob(id: Int64) async throws -> JSONValue? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxJSON(row:))
+            try db.cachedRow(sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxJSON(row:))
         }
     }
 
     /// Jobs newest first, filtered by tenant and status.
     public func outboxJobs(tenant: Int64?, status: String?, limit: Int, before: Int64?) async throws -> [JSONValue] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try db.cachedRows(sql: """
                 SELECT * FROM outbox WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
                 ORDER BY id DESC LIMIT ?4
                 """, arguments: [tenant, status, before, limit]).map(Self.outboxJSON(row:))

@@ -51,7 +51,7 @@ extension AppDatabase {
     /// Newest events first, for operators (`GET /admin/webhook-events`).
     public func webhookEvents(tenant: Int64?, limit: Int, before: Int64?) async throws -> [JSONValue] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try db.cachedRows(sql: """
                 SELECT e.id, e.tenant, e.channel, e.event, e.message_id, e.payload, e.received_at, i.status AS job_status
                 FROM webhook_events e LEFT JOIN inbox i ON i.event_id = e.id
                 WHERE (?1 IS NULL OR e.tenant = ?1) AND (?2 IS NULL OR e.id < ?2)

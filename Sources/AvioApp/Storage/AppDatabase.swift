@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The one door to SQLite (STYLE §8). Every read and write of the product goes through this type and its
 /// `AppDatabase+Topic.swift` extensions.
@@ -16,6 +17,9 @@ public final class AppDatabase: Sendable {
     /// GRDB's writer: a `DatabasePool` for files, a `DatabaseQueue` for `:memory:`.
     public let writer: any DatabaseWriter
     public let path: String
+    /// Provider tokens by tenant, read on every webhook. Filled on read, replaced on ensure/rotate; valid because one
+    /// `avio serve` owns its database file and every token change goes through this type.
+    let tokenCache = Mutex<[Int64: ProviderToken]>([:])
 
     /// Opens (creating parent folders) and migrates the database at `path`.
     public init(path: String) throws {

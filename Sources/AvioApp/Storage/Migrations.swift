@@ -119,6 +119,11 @@ enum Migrations {
             CREATE INDEX outbox_ready ON outbox(status, available_at, id);
             CREATE INDEX outbox_by_tenant ON outbox(tenant, status, id);
             """),
+        Migration(version: 5, name: "inbox_claim_indexes", sql: """
+            CREATE INDEX inbox_pending_by_id ON inbox(id) WHERE status = 'pending';
+            CREATE INDEX inbox_pending_backoff ON inbox(tenant, available_at) WHERE status = 'pending';
+            CREATE INDEX inbox_pending_leased ON inbox(tenant, lease_until) WHERE status = 'pending' AND lease_until IS NOT NULL;
+            """),
     ]
 
     /// Applies each migration not yet in `schema_migrations`, in order, inside the caller's transaction.

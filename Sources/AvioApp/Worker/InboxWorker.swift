@@ -76,7 +76,7 @@ public struct InboxWorker: Service {
             for job in jobs {
                 // Order per tenant: once a job of a tenant failed, its later jobs wait for it (released unprocessed).
                 if blockedTenants.contains(job.tenant) {
-                    try db.execute(sql: "UPDATE inbox SET lease_until = NULL, attempts = attempts - 1 WHERE id = ?", arguments: [job.id])
+                    try db.cachedExecute(sql: "UPDATE inbox SET lease_until = NULL, attempts = attempts - 1 WHERE id = ?", arguments: [job.id])
                     continue
                 }
                 do {
@@ -127,7 +127,7 @@ public struct InboxWorker: Service {
             let result = try AppDatabase.recordMessage(db, contact: contact, message: record, now: now)
             return result.inserted ? .done("lead=\(result.leadID)") : .duplicate
         case .ready(let tenant, let state, _):
-            try db.execute(sql: """
+            try db.cachedExecute(sql: """
                 INSERT INTO wa_sessions(tenant, state, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT(tenant) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
                 """, arguments: [tenant, state ?? "ready", Timestamp.iso(now)])

@@ -122,6 +122,18 @@ struct WebhookRoutesTests {
         }
     }
 
+    @Test("after a rotation the old token is refused at once and the new one works")
+    func rotationTakesEffect() async throws {
+        try await withTestApp { app in
+            let old = try await app.token()
+            #expect(try await app.post("/webhook?token=\(old)", json: Fixture.incoming(id: "a")).status == .ok)
+            let rotated = try await app.request(.post, "/admin/provider-token/1/rotate", headers: app.admin)
+            let new = try #require(rotated.json["provider_token"]?.stringValue)
+            #expect(try await app.post("/webhook?token=\(old)", json: Fixture.incoming(id: "b")).status == .unauthorized)
+            #expect(try await app.post("/webhook?token=\(new)", json: Fixture.incoming(id: "c")).status == .ok)
+        }
+    }
+
     @Test("bad bodies get clean 4xx codes and store nothing", arguments: [
         ("{\"event\":", 400, #"{"ok":false,"error":"invalid_json"}"#),
         ("[1,2]", 422, #"{"ok":false,"error":"invalid_payload","detail":"body"}"#),

@@ -163,3 +163,25 @@ struct InboxWorkerTests {
         }
     }
 }
+
+@Suite("Inbox claim with a backlog")
+struct InboxBacklogTests {
+    @Test("a backlog of 5,000 jobs of one tenant drains in id order, respecting a blocked head job")
+    func backlog() async throws {
+        let database = try AppDatabase(path: temporaryDatabasePath())
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let envelopes = (0..<5_000).map { InboundEnvelope(tenant: 1, channel: "whatsapp", event: "messages.incoming", messageID: "m\($0)", payload: "{}") }
+        _ = try await database.ingest(envelopes, now: now)
+        _ = try await database.ingest([InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
+        // Tenant 1's head job backs off: nothing of tenant 1 may run, tenant 2 may.
+        try await database.writer.write { db in try db.execute(sql: "UPDATE inbox SET available_at = ? WHERE id = 1", arguments: [now.timeIntervalSince1970 + 60]) }
+        let blocked = try await database.claimInboxJobs(limit: 64, now: now, leaseSeconds: 30)
+        #expect(blocked.map(\.tenant) == [2])
+        // Once due again, tenant 1's jobs come in id order, 64 at a time.
+        let later = now.addingTimeInterval(61)
+        let first = try await database.claimInboxJobs(limit: 64, now: later, leaseSeconds: 30)
+        #expect(first.map(\.id) == Array(1...64))
+        // The leased batch blocks the rest of tenant 1 until it is done (tenant 2's expired lease makes it claimable again).
+        #expect(try await database.claimInboxJobs(limit: 64, now: later, leaseSeconds: 30).map(\.tenant) == [2])
+    }
+}

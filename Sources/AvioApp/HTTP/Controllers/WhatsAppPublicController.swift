@@ -37,7 +37,7 @@ struct WhatsAppPublicController: Sendable {
         var state = await waStore.state(tenant: tenant)
         if state == nil {
             let stored = try await database.writer.read { db in
-                try String.fetchOne(db, sql: "SELECT state FROM wa_sessions WHERE tenant = ?", arguments: [tenant])
+                try db.cachedValue(String.self, sql: "SELECT state FROM wa_sessions WHERE tenant = ?", arguments: [tenant])
             }
             state = stored == "ready" ? .ready : .disconnected
         }
