@@ -8,7 +8,7 @@ APT_RUNTIME := libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
 APT_TEST := zbar-tools librsvg2-bin chromium chromium-driver curl
 # Python tools of the test suite, pinned (PyPI); installed only when missing.
 PIP_TEST := selenium==4.51.0 openapi-spec-validator==0.9.0
-APT_BENCH := wrk
+APT_BENCH := wrk gcc libc6-dev curl binutils
 
 export DATABASE_URL
 
@@ -72,8 +72,8 @@ deps-reliability: ## pinned Schemathesis in tests/reliability/.venv (for the fuz
 fuzz: deps-reliability build ## long Schemathesis run against /openapi.yaml (≥ 2,000 requests)
 	FUZZ_EXAMPLES=100 FUZZ_MIN_REQUESTS=2000 AVIO_BIN=$(BIN) $(REL)/fuzz.sh
 
-bench: deps-bench ## load benchmarks (not part of make test); prints a table
-	bench/run.sh
+bench: deps-bench release ## load benchmarks on the release binary (not part of make test); prints one table
+	@bench/run.sh
 
 diag: ## terse health check of a running Avio (AVIO_URL, ADMIN_TOKEN)
 	scripts/diag.sh

@@ -1,6 +1,6 @@
 /// Literal syntax so that response bodies read like the contract: `["ok": true, "tenant": .int(7)]`.
 extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByNilLiteral
+    ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral
 {
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(stringLiteral value: String) { self = .string(value) }
@@ -9,7 +9,6 @@ extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByStringLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(nilLiteral: ()) { self = .null }
 
     /// A string or `null`.
     public static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
