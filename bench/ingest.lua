@@ -1,0 +1,32 @@
+-- wrk script: durable webhook ingest (POST /webhook, `messages.incoming`, one unique message_id per request).
+-- Env: AVIO_TOKEN (tenant 1's provider token), BENCH_PREFIX (message_id prefix, one per run, so that run.sh can count
+-- this run's rows in webhook_events). Ids are "<prefix>-<thread>-<counter>", unique across threads and runs.
+-- Prints one machine-readable "WRK ..." line at the end (parsed by bench/run.sh).
+local token = os.getenv("AVIO_TOKEN") or error("AVIO_TOKEN is not set")
+local prefix = os.getenv("BENCH_PREFIX") or "wrk"
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)        -- global `tid` in that thread's Lua state
+end
+
+local path = "/webhook?token=" .. token
+local headers = { ["Content-Type"] = "application/json" }
+
+function request()
+  counter = counter + 1
+  local body = string.format(
+    '{"event":"messages.incoming","tenant":1,"channel":"whatsapp","message_id":"%s-%d-%d","from":"7999%07d","text":"hi"}',
+    prefix, tid, counter, counter % 1000)
+  return wrk.format("POST", path, headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK requests=%d non2xx=%d connect=%d read=%d write=%d timeout=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
+    summary.requests, e.status, e.connect, e.read, e.write, e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
