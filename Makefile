@@ -62,6 +62,7 @@ test: deps-test deps-reliability embed ## build and run every test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	AVIO_BIN=$(BIN) tests/browser/run.sh
+	AVIO_BIN=$(BIN) tests/scripts/diag_test.sh
 	AVIO_BIN=$(BIN) python3 $(REL)/crash_test.py
 	FUZZ_EXAMPLES=50 FUZZ_MIN_REQUESTS=1000 AVIO_BIN=$(BIN) $(REL)/fuzz.sh
 
