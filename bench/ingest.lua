@@ -2,6 +2,7 @@
 -- Env: AVIO_TOKEN (tenant 1's provider token), BENCH_PREFIX (message_id prefix, one per run, so that run.sh can count
 -- this run's rows in webhook_events). Ids are "<prefix>-<thread>-<counter>", unique across threads and runs.
 -- Prints one machine-readable "WRK ..." line at the end (parsed by bench/run.sh).
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_report.lua")
 local token = os.getenv("AVIO_TOKEN") or error("AVIO_TOKEN is not set")
 local prefix = os.getenv("BENCH_PREFIX") or "wrk"
 local threads = {}
@@ -24,9 +25,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK requests=%d non2xx=%d connect=%d read=%d write=%d timeout=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
-    summary.requests, e.status, e.connect, e.read, e.write, e.timeout, summary.duration,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+  wrk_report(summary, latency, string.format("non2xx=%d", summary.errors.status))
 end
