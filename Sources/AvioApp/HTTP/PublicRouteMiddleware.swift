@@ -15,8 +15,9 @@ struct PublicRouteMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as APIError {
-            response = try error.response(from: request, context: context)
+        } catch {
+            // Rendered here, not by ErrorMiddleware, so that error answers carry the headers below too.
+            response = try APIError.catalogued(error, path: request.uri.path, logger: context.logger).response(from: request, context: context)
         }
         response.headers[.cacheControl] = "no-store"
         if deprecations != nil, let name = HTTPField.Name("Deprecation") { response.headers[name] = "true" }

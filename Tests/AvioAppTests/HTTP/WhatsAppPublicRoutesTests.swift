@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import GRDB
 import Logging
 import Testing
 
@@ -50,6 +51,17 @@ struct WhatsAppPublicRoutesTests {
             clock.advance(by: 2)
             #expect(try await app.get("/pub/wa/qr.svg?tenant=1&k=test-public-key").status == .notFound)
             #expect(try await app.get("/pub/wa/status?tenant=1&k=test-public-key").json["state"] == "starting")
+        }
+    }
+
+    @Test("an unexpected storage failure is a bare 500 internal_error, still no-store, with no SQL in the answer")
+    func unexpectedFailure() async throws {
+        try await withTestApp(whatsapp: UnexpectedGateway()) { app in
+            try await app.database.writer.write { db in try db.execute(sql: "DROP TABLE wa_sessions") }
+            let response = try await app.get("/pub/wa/status?tenant=1&k=test-public-key")
+            #expect(response.status == .internalServerError)
+            #expect(response.json == json(#"{"ok":false,"error":"internal_error"}"#))
+            #expect(response.headers[.cacheControl] == "no-store")
         }
     }
 
