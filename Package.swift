@@ -4,7 +4,7 @@ import PackageDescription
 // Every package below comes from the local mirror (machines/swift-packages-b.md) at a listed version.
 let package = Package(
     name: "avio",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "avio", targets: ["AvioCLI"]),
         .library(name: "AvioApp", targets: ["AvioApp"]),
