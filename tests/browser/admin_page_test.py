@@ -322,6 +322,16 @@ class AdminPageTest:
         print("  screenshot:", self.shot("03-admin-page.png"))
         self.check_console()
 
+    def phone_layout(self):
+        """At a phone's width (390 px) the page is one column and nothing overflows sideways."""
+        self.d.set_window_size(390, 844)
+        time.sleep(0.3)
+        overflow = self.js("return document.documentElement.scrollWidth - window.innerWidth;")
+        if overflow > 1:
+            raise StepFailed(f"the page is {overflow} px wider than a 390 px phone screen")
+        self.js("window.scrollTo(0, 0);")
+        print("  screenshot:", self.shot("04-phone.png"))
+
     def check_console(self):
         """Fails on uncaught page errors; other console errors are printed."""
         logs = self.d.get_log("browser")
@@ -389,6 +399,7 @@ def main():
             (f"send a WhatsApp message to {PHONE}", test.send_message),
             ("inbound webhook message shows up as a lead", test.inbound_lead),
             ("final screenshot, no uncaught JS errors", test.final_page),
+            ("phone width: no sideways overflow", test.phone_layout),
         ]:
             test.step(name, fn)
     except KeyboardInterrupt:
