@@ -80,7 +80,7 @@ public struct InboxWorker: Service {
                     continue
                 }
                 do {
-                    var outcome = Outcome.done("")
+                    var outcome = Outcome.duplicate
                     try db.inSavepoint {
                         outcome = try Self.apply(job, db: db, now: now)
                         try AppDatabase.completeInboxJob(db, id: job.id, now: now)
@@ -101,14 +101,15 @@ public struct InboxWorker: Service {
     }
 
     enum Outcome {
-        case done(String)
+        /// A new inbound message row under `leadID`.
+        case stored(channel: Channel, leadID: Int64)
+        /// Already stored (reprocessing, or the same provider id again).
         case duplicate
         case ready
         case retry(String, Double)
         case parked(String)
     }
 
-    /// The effect of one job inside the transaction.
     static func apply(_ job: InboxJob, db: Database, now: Date) throws -> Outcome {
         guard let body = JSONValue.parse(Array(job.payload.utf8)) else { throw JobError.unreadablePayload }
         let event: WebhookEvent
@@ -125,7 +126,7 @@ public struct InboxWorker: Service {
             let record = MessageRecord(direction: "in", text: message.text, media: message.media,
                                        providerMessageID: message.messageID, status: "received", error: nil, ts: message.ts ?? now)
             let result = try AppDatabase.recordMessage(db, contact: contact, message: record, now: now)
-            return result.inserted ? .done("lead=\(result.leadID)") : .duplicate
+            return result.inserted ? .stored(channel: message.channel, leadID: result.leadID) : .duplicate
         case .ready(let tenant, let state, _):
             try db.cachedExecute(sql: """
                 INSERT INTO wa_sessions(tenant, state, updated_at) VALUES (?, ?, ?)
@@ -133,7 +134,7 @@ public struct InboxWorker: Service {
                 """, arguments: [tenant, state ?? "ready", Timestamp.iso(now)])
             return .ready
         case .qr:
-            return .done("qr")
+            return .duplicate  // never queued (QR codes go to the cache); nothing to store
         }
     }
 
@@ -151,13 +152,11 @@ public struct InboxWorker: Service {
     private func report(_ job: InboxJob, _ outcome: Outcome) async {
         var metadata: Logger.Metadata = ["job": "\(job.id)", "tenant": "\(job.tenant)", "event": "\(job.kind)", "attempt": "\(job.attempts)"]
         switch outcome {
-        case .done(let detail):
+        case .stored(let channel, let leadID):
             metadata["outcome"] = "stored"
-            metadata["detail"] = "\(detail)"
+            metadata["lead"] = "\(leadID)"
             metrics.inboxJob(outcome: "done")
-            if job.kind != "ready", let channel = JSONValue.parse(Array(job.payload.utf8)).flatMap({ Self.channel(of: $0) }) {
-                metrics.messagesIn(channel: channel)
-            }
+            metrics.messagesIn(channel: channel.rawValue)
         case .duplicate:
             metadata["outcome"] = "duplicate"
             metrics.inboxJob(outcome: "duplicate")
@@ -180,9 +179,5 @@ public struct InboxWorker: Service {
             return
         }
         logger.info("inbox job", metadata: metadata)
-    }
-
-    static func channel(of body: JSONValue) -> String? {
-        WebhookEvent.isTelegramWorkerPayload(body) ? "telegram" : (body["channel"]?.stringValue ?? body["provider"]?.stringValue)
     }
 }

@@ -32,6 +32,9 @@ struct InboxWorkerTests {
             #expect(message["media"]?.arrayValue?.first?["url"] == "whatsapp://1/x")
             let inbox = try await app.get("/admin/inbox?status=done", headers: app.admin)
             #expect(inbox.json["depth"] == json(#"{"done":1}"#))
+            let metrics = try await app.get("/metrics").text
+            #expect(metrics.contains(#"messages_in_total{channel="whatsapp"} 1"#))
+            #expect(metrics.contains(#"inbox_jobs_total{outcome="done"} 1"#))
         }
     }
 
