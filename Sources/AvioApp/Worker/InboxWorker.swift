@@ -39,22 +39,7 @@ public struct InboxWorker: Service {
     }
 
     public func run() async throws {
-        logger.info("inbox worker started")
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let processed: Int
-                do {
-                    processed = try await runOnce()
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.error("inbox worker pass failed", metadata: ["error": "\(error)"])
-                    processed = 0
-                }
-                if processed == 0 { await signal.wait(timeout: options.idleSleep) }
-                try Task.checkCancellation()
-            }
-        }
-        logger.info("inbox worker stopped")
+        await signal.drive(name: "inbox", idle: options.idleSleep, logger: logger) { try await runOnce() }
     }
 
     /// Claims and processes one batch; returns the number of jobs handled. Tests call this directly.

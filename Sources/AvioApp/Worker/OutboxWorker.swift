@@ -39,22 +39,7 @@ public struct OutboxWorker: Service {
     }
 
     public func run() async throws {
-        logger.info("outbox worker started")
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let handled: Int
-                do {
-                    handled = try await runOnce()
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.error("outbox worker pass failed", metadata: ["error": "\(error)"])
-                    handled = 0
-                }
-                if handled == 0 { await signal.wait(timeout: options.idleSleep) }
-                try Task.checkCancellation()
-            }
-        }
-        logger.info("outbox worker stopped")
+        await signal.drive(name: "outbox", idle: options.idleSleep, logger: logger) { try await runOnce() }
     }
 
     /// Claims and handles one batch of due jobs; returns how many. Tests call this directly.

@@ -1,3 +1,6 @@
+import Logging
+import ServiceLifecycle
+
 /// Wakes a background worker as soon as there is new work (a committed webhook, a queued send), so it need not
 /// poll SQLite in a tight loop. Workers still wake after `timeout` to pick up retries and expired leases.
 public actor WorkSignal {
@@ -44,5 +47,28 @@ public actor WorkSignal {
                 waiter = continuation
             }
         }
+    }
+}
+
+extension WorkSignal {
+    /// The loop of a queue worker (inbox, outbox): run `pass` until graceful shutdown; when a pass finds nothing to
+    /// do, wait for this signal or `idle`. A failing pass is logged and retried after the wait, never fatal.
+    func drive(name: String, idle: Duration, logger: Logger, pass: @escaping @Sendable () async throws -> Int) async {
+        logger.info("\(name) worker started")
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let handled: Int
+                do {
+                    handled = try await pass()
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.error("\(name) worker pass failed", metadata: ["error": "\(error)"])
+                    handled = 0
+                }
+                if handled == 0 { await self.wait(timeout: idle) }
+                try Task.checkCancellation()
+            }
+        }
+        logger.info("\(name) worker stopped")
     }
 }
