@@ -119,7 +119,9 @@ public enum WebhookEvent: Sendable, Equatable {
 
     /// Ids and senders: non-empty, at most 256 characters, no control characters.
     static func isReasonableID(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 256 && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        // Control characters (general category Cc) are exactly U+0000–U+001F and U+007F–U+009F.
+        !text.isEmpty && (text.utf8.count <= 256 || text.count <= 256)
+            && !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
     }
 }
 

@@ -17,8 +17,14 @@ extension Request {
 
     /// Reads the body (≤ 1 MiB) and parses it as JSON: `413 payload_too_large`, `400 invalid_json`.
     public func jsonBody() async throws -> JSONValue {
-        guard let value = JSONValue.parse(try await limitedBody().readableBytesView) else { throw APIError.invalidJSON }
-        return value
+        try await jsonBodyWithText().value
+    }
+
+    /// The parsed body and its text as received (valid UTF-8: the parser rejects anything else).
+    public func jsonBodyWithText() async throws -> (value: JSONValue, text: String) {
+        let buffer = try await limitedBody()
+        guard let value = JSONValue.parse(buffer.readableBytesView) else { throw APIError.invalidJSON }
+        return (value, String(buffer: buffer))
     }
 
     /// Like `jsonBody()`, but an empty body reads as `{}` (routes whose body is optional).

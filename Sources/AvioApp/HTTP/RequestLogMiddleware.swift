@@ -15,6 +15,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         metrics.httpRequest(method: request.method.rawValue, route: route, status: response.status.code, duration: elapsed)
+        let level: Logger.Level = response.status.code >= 500 ? .error : (response.status.code >= 400 ? .notice : .info)
+        guard context.logger.logLevel <= level else { return response }  // below the level: skip building the line
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
             "ms": "\(elapsed.milliseconds)",
@@ -23,7 +25,6 @@ struct RequestLogMiddleware: RouterMiddleware {
             metadata["tenant"] = "\(tenant.prefix(20))"
         }
         for (key, value) in context.notes.all { metadata[key] = "\(value)" }
-        let level: Logger.Level = response.status.code >= 500 ? .error : (response.status.code >= 400 ? .notice : .info)
         context.logger.log(level: level, "request", metadata: metadata)
         return response
     }

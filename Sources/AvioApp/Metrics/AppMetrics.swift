@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The product's metrics (CONTRACT §8), registered in one Prometheus registry that `/metrics` renders.
 /// Tests build their own instance, so nothing here touches process globals.
@@ -9,22 +10,45 @@ public final class AppMetrics: Sendable {
         self.registry = registry
     }
 
+    /// Metrics already made, by name and label values: the registry's own lookup (building the name, sorting labels,
+    /// a lock) cost more per webhook than the rest of the bookkeeping. Label values are bounded (known routes,
+    /// statuses, channels), so this stays small.
+    private struct Key: Hashable {
+        var name: String
+        var labels: [String]
+        init(_ name: String, _ labels: [(String, String)]) {
+            self.name = name
+            self.labels = labels.flatMap { [$0.0, $0.1] }
+        }
+    }
+
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let histograms = Mutex<[Key: DurationHistogram]>([:])
+
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
     private func count(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) {
-        registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
-            .increment()
+        let key = Key(name, labels)
+        if let counter = counters.withLock({ $0[key] }) { return counter.increment() }
+        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
+        counters.withLock { $0[key] = counter }
+        counter.increment()
     }
 
     func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         count("http_requests", "total", "HTTP requests served", [("method", method), ("route", route), ("status", String(status))])
-        registry.makeDurationHistogram(
+        let labels = [("method", method), ("route", route)]
+        let key = Key("http_request_duration", labels)
+        if let histogram = histograms.withLock({ $0[key] }) { return histogram.record(duration) }
+        let histogram = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: [("method", method), ("route", route)], buckets: Self.latencyBuckets
-        ).record(duration)
+            labels: labels, buckets: Self.latencyBuckets
+        )
+        histograms.withLock { $0[key] = histogram }
+        histogram.record(duration)
     }
 
     /// `webhook_provider_total{status,channel}`: every `POST /webhook` outcome.

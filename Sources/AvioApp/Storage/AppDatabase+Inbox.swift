@@ -12,37 +12,36 @@ public struct InboxJob: Sendable, Equatable {
 }
 
 extension AppDatabase {
-    /// Claims up to `limit` runnable jobs with a lease (CONTRACT §5.5). A job is runnable when pending, due, not
-    /// leased (or its lease expired: its worker crashed), and no older job of its tenant is blocked (backing off or
-    /// leased), which keeps jobs in order per tenant. The two `NOT EXISTS` probes use the partial indexes of migration 5,
-    /// so a claim stays cheap with a large backlog (a single combined probe walked every older job: quadratic).
-    public func claimInboxJobs(limit: Int, now: Date, leaseSeconds: Double) async throws -> [InboxJob] {
-        let epoch = now.timeIntervalSince1970
-        return try await writer.write { db in
-            let rows = try db.cachedRows(sql: """
-                SELECT i.id, i.event_id, i.tenant, i.kind, i.attempts, e.payload
-                FROM inbox i JOIN webhook_events e ON e.id = i.event_id
-                WHERE i.status = 'pending' AND i.available_at <= ?1 AND (i.lease_until IS NULL OR i.lease_until <= ?1)
-                  AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.tenant = i.tenant AND p.status = 'pending'
-                                  AND p.available_at > ?1 AND p.id < i.id)
-                  AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.tenant = i.tenant AND p.status = 'pending'
-                                  AND p.lease_until > ?1 AND p.id < i.id)
-                ORDER BY i.id LIMIT ?2
-                """, arguments: [epoch, limit])
-            let jobs = rows.map { row in
-                InboxJob(id: row["id"], eventID: row["event_id"], tenant: row["tenant"], kind: row["kind"],
-                         attempts: (row["attempts"] as Int) + 1, payload: row["payload"])
-            }
-            let claim = try db.cachedStatement(sql: "UPDATE inbox SET lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?")
-            for job in jobs { try claim.execute(arguments: [epoch + leaseSeconds, Timestamp.iso(now), job.id]) }
-            return jobs
+    /// Up to `limit` runnable jobs, oldest first (CONTRACT §5.5).
+    public func runnableInboxJobs(limit: Int, now: Date) async throws -> [InboxJob] {
+        try await writer.read { db in try Self.runnableInboxJobs(db, limit: limit, now: now) }
+    }
+
+    /// Up to `limit` runnable jobs, oldest first, read in the caller's transaction.
+    /// A job is runnable when pending, due, and no older job of its tenant is backing off, which keeps jobs in order
+    /// per tenant. The `NOT EXISTS` probe uses the partial index of migration 5, so a pass stays cheap with a large
+    /// backlog. (`lease_until` was set by versions that claimed jobs in a transaction of their own; it is cleared at
+    /// startup and no longer written.)
+    static func runnableInboxJobs(_ db: Database, limit: Int, now: Date) throws -> [InboxJob] {
+        try db.cachedRows(sql: """
+            SELECT i.id, i.event_id, i.tenant, i.kind, i.attempts, e.payload
+            FROM inbox i JOIN webhook_events e ON e.id = i.event_id
+            WHERE i.status = 'pending' AND i.available_at <= ?1
+              AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.tenant = i.tenant AND p.status = 'pending'
+                              AND p.available_at > ?1 AND p.id < i.id)
+            ORDER BY i.id LIMIT ?2
+            """, arguments: [now.timeIntervalSince1970, limit]).map { row in
+            InboxJob(id: row["id"], eventID: row["event_id"], tenant: row["tenant"], kind: row["kind"],
+                     attempts: (row["attempts"] as Int) + 1, payload: row["payload"])
         }
     }
 
     /// Marks a job done inside the caller's transaction (so its effects and completion commit together).
     static func completeInboxJob(_ db: Database, id: Int64, now: Date) throws {
-        try db.cachedExecute(sql: "UPDATE inbox SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
-                       arguments: [Timestamp.iso(now), id])
+        try db.cachedExecute(sql: """
+            UPDATE inbox SET status = 'done', attempts = attempts + 1, lease_until = NULL, last_error = NULL, updated_at = ?
+            WHERE id = ?
+            """, arguments: [Timestamp.iso(now), id])
     }
 
     /// Records a failed attempt: retried after `backoff` seconds, or parked once `attempts` reached `maxAttempts`.
@@ -50,8 +49,8 @@ extension AppDatabase {
     static func failInboxJob(_ db: Database, job: InboxJob, error: String, now: Date, backoff: Double, maxAttempts: Int) throws -> Bool {
         let parked = job.attempts >= maxAttempts
         try db.cachedExecute(sql: """
-            UPDATE inbox SET status = ?, lease_until = NULL, available_at = ?, last_error = ?, updated_at = ? WHERE id = ?
-            """, arguments: [parked ? "parked" : "pending", now.timeIntervalSince1970 + backoff, String(error.prefix(500)),
+            UPDATE inbox SET status = ?, attempts = ?, lease_until = NULL, available_at = ?, last_error = ?, updated_at = ? WHERE id = ?
+            """, arguments: [parked ? "parked" : "pending", job.attempts, now.timeIntervalSince1970 + backoff, String(error.prefix(500)),
                              Timestamp.iso(now), job.id])
         return parked
     }

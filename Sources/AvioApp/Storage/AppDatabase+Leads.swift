@@ -29,16 +29,15 @@ extension AppDatabase {
     static func recordMessage(_ db: Database, contact: ContactInfo, message: MessageRecord, now: Date,
                               leadID requestedLead: Int64? = nil) throws -> (leadID: Int64, inserted: Bool) {
         let stamp = Timestamp.iso(now)
-        try db.cachedExecute(sql: """
+        let contactID = try db.cachedValue(Int64.self, sql: """
             INSERT INTO contacts(tenant, channel, external_id, phone, username, name, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(tenant, channel, external_id) DO UPDATE SET
                 phone = COALESCE(excluded.phone, phone), username = COALESCE(excluded.username, username),
                 name = COALESCE(excluded.name, name), updated_at = excluded.updated_at
+            RETURNING id
             """, arguments: [contact.tenant, contact.channel.rawValue, contact.externalID, contact.phone, contact.username,
-                             contact.name, stamp, stamp])
-        let contactID = try db.cachedValue(Int64.self, sql: "SELECT id FROM contacts WHERE tenant = ? AND channel = ? AND external_id = ?",
-                                           arguments: [contact.tenant, contact.channel.rawValue, contact.externalID])!
+                             contact.name, stamp, stamp])!
         let leadID: Int64
         if let requestedLead, try db.cachedValue(Bool.self, sql: "SELECT EXISTS(SELECT 1 FROM leads WHERE id = ? AND tenant = ?)",
                                                  arguments: [requestedLead, contact.tenant]) == true {

@@ -8,7 +8,7 @@ public struct InboundEnvelope: Sendable {
     public var event: String
     /// Dedup key; `nil` for events without one (`ready`).
     public var messageID: String?
-    /// The body as received (compact JSON), re-parsed by the inbox worker.
+    /// The body as received (valid JSON and UTF-8), re-parsed by the inbox worker.
     public var payload: String
 }
 
@@ -22,30 +22,37 @@ extension AppDatabase {
     /// Commits a batch of events in ONE transaction: each new event gets a `webhook_events` row and an `inbox` job;
     /// a repeated `(tenant, channel, message_id)` is reported as duplicate and not queued again.
     public func ingest(_ envelopes: [InboundEnvelope], now: Date) async throws -> [IngestOutcome] {
+        try await writer.write { db in try Self.insertEvents(envelopes, now: now, db: db) }
+    }
+
+    /// The same, blocking the calling thread: for `WebhookIngestor`'s writer thread, never for async code.
+    func ingestBlocking(_ envelopes: [InboundEnvelope], now: Date) throws -> [IngestOutcome] {
+        try writer.write { db in try Self.insertEvents(envelopes, now: now, db: db) }
+    }
+
+    private static func insertEvents(_ envelopes: [InboundEnvelope], now: Date, db: Database) throws -> [IngestOutcome] {
         let received = Timestamp.iso(now), epoch = now.timeIntervalSince1970
-        return try await writer.write { db in
-            var outcomes: [IngestOutcome] = []
-            outcomes.reserveCapacity(envelopes.count)
-            let insertEvent = try db.cachedStatement(sql: """
-                INSERT INTO webhook_events(tenant, channel, event, message_id, payload, received_at)
-                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """)
-            let insertJob = try db.cachedStatement(sql: """
-                INSERT INTO inbox(event_id, tenant, kind, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            for envelope in envelopes {
-                try insertEvent.execute(arguments: [envelope.tenant, envelope.channel, envelope.event, envelope.messageID,
-                                                    envelope.payload, received])
-                guard db.changesCount > 0 else {
-                    outcomes.append(.duplicate)
-                    continue
-                }
-                let eventID = db.lastInsertedRowID
-                try insertJob.execute(arguments: [eventID, envelope.tenant, envelope.event, epoch, received, received])
-                outcomes.append(.queued(eventID: eventID))
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(envelopes.count)
+        let insertEvent = try db.cachedStatement(sql: """
+            INSERT INTO webhook_events(tenant, channel, event, message_id, payload, received_at)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        let insertJob = try db.cachedStatement(sql: """
+            INSERT INTO inbox(event_id, tenant, kind, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        for envelope in envelopes {
+            try insertEvent.execute(arguments: [envelope.tenant, envelope.channel, envelope.event, envelope.messageID,
+                                                envelope.payload, received])
+            guard db.changesCount > 0 else {
+                outcomes.append(.duplicate)
+                continue
             }
-            return outcomes
+            let eventID = db.lastInsertedRowID
+            try insertJob.execute(arguments: [eventID, envelope.tenant, envelope.event, epoch, received, received])
+            outcomes.append(.queued(eventID: eventID))
         }
+        return outcomes
     }
 
     /// Newest events first, for operators (`GET /admin/webhook-events`).

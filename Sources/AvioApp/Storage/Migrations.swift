@@ -124,6 +124,10 @@ enum Migrations {
             CREATE INDEX inbox_pending_backoff ON inbox(tenant, available_at) WHERE status = 'pending';
             CREATE INDEX inbox_pending_leased ON inbox(tenant, lease_until) WHERE status = 'pending' AND lease_until IS NOT NULL;
             """),
+        // The inbox worker now reads, processes and completes a batch in one transaction, so it no longer leases jobs.
+        Migration(version: 6, name: "inbox_without_leases", sql: """
+            DROP INDEX inbox_pending_leased;
+            """),
     ]
 
     /// Applies each migration not yet in `schema_migrations`, in order, inside the caller's transaction.

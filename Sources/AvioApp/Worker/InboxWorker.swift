@@ -5,14 +5,13 @@ import ServiceLifecycle
 
 /// Turns committed webhook events into contacts, leads and messages (CONTRACT §5.5).
 ///
-/// At least once, in order per tenant: jobs are claimed with a lease; the effects of a job and its completion commit in
-/// one transaction, so a crash either leaves the job pending (retried after the lease) or fully done. Processing is
+/// At least once, in order per tenant: the effects of a batch of jobs and their completion commit in one transaction,
+/// so a crash either leaves a job pending (processed again at the next pass) or fully done. Processing is
 /// idempotent (messages are unique by provider id). Failing jobs are retried with exponential backoff, then parked
 /// with their error visible in `GET /admin/inbox?status=parked`.
 public struct InboxWorker: Service {
     public struct Options: Sendable {
-        public var batchSize = 64
-        public var leaseSeconds: Double = 60
+        public var batchSize = 128
         public var maxAttempts = 5
         /// Longest wait between passes when idle (new work wakes the worker at once through its `WorkSignal`).
         public var idleSleep: Duration = .seconds(1)
@@ -42,47 +41,76 @@ public struct InboxWorker: Service {
         await signal.drive(name: "inbox", idle: options.idleSleep, logger: logger) { try await runOnce() }
     }
 
-    /// Claims and processes one batch; returns the number of jobs handled. Tests call this directly.
+    /// Takes and processes one batch; returns the number of jobs handled. Tests call this directly.
+    ///
+    /// The batch is read and its payloads decoded outside the write transaction (this worker is the only one that
+    /// changes jobs, so they are still runnable when it writes), so SQLite's single writer is held only for the
+    /// effects. Effects and completions commit in ONE transaction: a crash (or a failing commit) leaves every job of the
+    /// batch pending, to be processed again; no lease is needed, and a batch costs one commit.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let jobs = try await database.claimInboxJobs(limit: options.batchSize, now: clock.now(), leaseSeconds: options.leaseSeconds)
-        guard !jobs.isEmpty else { return 0 }
-        try await process(jobs)
-        return jobs.count
-    }
-
-    /// Processes claimed jobs in one transaction, each inside its own savepoint.
-    func process(_ jobs: [InboxJob]) async throws {
         let now = clock.now()
-        let options = options
-        let outcomes: [(InboxJob, Outcome)] = try await database.writer.write { db in
-            var outcomes: [(InboxJob, Outcome)] = []
-            var blockedTenants = Set<Int64>()
-            for job in jobs {
-                // Order per tenant: once a job of a tenant failed, its later jobs wait for it (released unprocessed).
-                if blockedTenants.contains(job.tenant) {
-                    try db.cachedExecute(sql: "UPDATE inbox SET lease_until = NULL, attempts = attempts - 1 WHERE id = ?", arguments: [job.id])
-                    continue
-                }
-                do {
-                    var outcome = Outcome.duplicate
-                    try db.inSavepoint {
-                        outcome = try Self.apply(job, db: db, now: now)
-                        try AppDatabase.completeInboxJob(db, id: job.id, now: now)
-                        return .commit
-                    }
-                    outcomes.append((job, outcome))
-                } catch {
-                    blockedTenants.insert(job.tenant)
-                    let backoff = min(300, pow(2, Double(job.attempts)))
-                    let parked = try AppDatabase.failInboxJob(db, job: job, error: String(describing: error), now: now,
-                                                              backoff: backoff, maxAttempts: options.maxAttempts)
-                    outcomes.append((job, parked ? .parked("\(error)") : .retry("\(error)", backoff)))
-                }
-            }
-            return outcomes
+        let jobs = try await database.runnableInboxJobs(limit: options.batchSize, now: now)
+        guard !jobs.isEmpty else { return 0 }
+        let decoded = jobs.map { ($0, Self.decode($0)) }
+        let maxAttempts = options.maxAttempts
+        let outcomes = try await database.writer.write { db in
+            try Self.process(decoded, db: db, now: now, maxAttempts: maxAttempts)
         }
         for (job, outcome) in outcomes { await report(job, outcome) }
+        return outcomes.count
+    }
+
+    /// The job's event, parsed from its stored payload.
+    static func decode(_ job: InboxJob) -> Result<WebhookEvent, JobError> {
+        guard let body = JSONValue.parse(Array(job.payload.utf8)) else { return .failure(.unreadablePayload) }
+        do {
+            return .success(try WebhookEvent.parse(body, tenant: job.tenant))
+        } catch {
+            return .failure(.invalidPayload(error.code))
+        }
+    }
+
+    /// Processes jobs inside the caller's transaction. The whole batch runs first in one savepoint; if any job fails,
+    /// that is rolled back and the batch runs again with one savepoint per job, so a failing job is retried later
+    /// (and holds back the later jobs of its tenant) while the others complete.
+    static func process(_ jobs: [(InboxJob, Result<WebhookEvent, JobError>)], db: Database, now: Date, maxAttempts: Int) throws -> [(InboxJob, Outcome)] {
+        guard !jobs.isEmpty else { return [] }
+        var outcomes: [(InboxJob, Outcome)] = []
+        outcomes.reserveCapacity(jobs.count)
+        do {
+            try db.inSavepoint {
+                for (job, event) in jobs {
+                    outcomes.append((job, try apply(event.get(), db: db, now: now)))
+                    try AppDatabase.completeInboxJob(db, id: job.id, now: now)
+                }
+                return .commit
+            }
+            return outcomes
+        } catch {
+            outcomes.removeAll(keepingCapacity: true)
+        }
+        var blockedTenants = Set<Int64>()
+        for (job, event) in jobs {
+            // Order per tenant: once a job of a tenant failed, its later jobs wait for it (left pending, unprocessed).
+            if blockedTenants.contains(job.tenant) { continue }
+            do {
+                var outcome = Outcome.duplicate
+                try db.inSavepoint {
+                    outcome = try apply(event.get(), db: db, now: now)
+                    try AppDatabase.completeInboxJob(db, id: job.id, now: now)
+                    return .commit
+                }
+                outcomes.append((job, outcome))
+            } catch {
+                blockedTenants.insert(job.tenant)
+                let backoff = min(300, pow(2, Double(job.attempts)))
+                let parked = try AppDatabase.failInboxJob(db, job: job, error: String(describing: error), now: now,
+                                                          backoff: backoff, maxAttempts: maxAttempts)
+                outcomes.append((job, parked ? .parked("\(error)") : .retry("\(error)", backoff)))
+            }
+        }
+        return outcomes
     }
 
     enum Outcome {
@@ -95,14 +123,7 @@ public struct InboxWorker: Service {
         case parked(String)
     }
 
-    static func apply(_ job: InboxJob, db: Database, now: Date) throws -> Outcome {
-        guard let body = JSONValue.parse(Array(job.payload.utf8)) else { throw JobError.unreadablePayload }
-        let event: WebhookEvent
-        do {
-            event = try WebhookEvent.parse(body, tenant: job.tenant)
-        } catch {
-            throw JobError.invalidPayload(error.code)
-        }
+    static func apply(_ event: WebhookEvent, db: Database, now: Date) throws -> Outcome {
         switch event {
         case .message(let message):
             let phone = message.channel == .whatsapp ? Recipient.normalizePhone(message.from) : nil
@@ -135,34 +156,29 @@ public struct InboxWorker: Service {
     }
 
     private func report(_ job: InboxJob, _ outcome: Outcome) async {
-        var metadata: Logger.Metadata = ["job": "\(job.id)", "tenant": "\(job.tenant)", "event": "\(job.kind)", "attempt": "\(job.attempts)"]
+        let level: Logger.Level
+        let details: @Sendable () -> Logger.Metadata  // built only when the line is logged
         switch outcome {
         case .stored(let channel, let leadID):
-            metadata["outcome"] = "stored"
-            metadata["lead"] = "\(leadID)"
             metrics.inboxJob(outcome: "done")
             metrics.messagesIn(channel: channel.rawValue)
+            (level, details) = (.info, { ["outcome": "stored", "lead": "\(leadID)"] })
         case .duplicate:
-            metadata["outcome"] = "duplicate"
             metrics.inboxJob(outcome: "duplicate")
+            (level, details) = (.info, { ["outcome": "duplicate"] })
         case .ready:
-            metadata["outcome"] = "session_ready"
             metrics.inboxJob(outcome: "done")
             await waStore.setState(.ready, tenant: job.tenant)
+            (level, details) = (.info, { ["outcome": "session_ready"] })
         case .retry(let error, let backoff):
-            metadata["outcome"] = "retry"
-            metadata["error"] = "\(error)"
-            metadata["backoff_s"] = "\(Int(backoff))"
             metrics.inboxJob(outcome: "retry")
-            logger.warning("inbox job", metadata: metadata)
-            return
+            (level, details) = (.warning, { ["outcome": "retry", "error": "\(error)", "backoff_s": "\(Int(backoff))"] })
         case .parked(let error):
-            metadata["outcome"] = "parked"
-            metadata["error"] = "\(error)"
             metrics.inboxJob(outcome: "parked")
-            logger.error("inbox job", metadata: metadata)
-            return
+            (level, details) = (.error, { ["outcome": "parked", "error": "\(error)"] })
         }
-        logger.info("inbox job", metadata: metadata)
+        logger.log(level: level, "inbox job", metadata: [
+            "job": "\(job.id)", "tenant": "\(job.tenant)", "event": "\(job.kind)", "attempt": "\(job.attempts)",
+        ].merging(details()) { $1 })
     }
 }

@@ -105,14 +105,21 @@ struct StartupRecoveryTests {
     func releaseLeases() async throws {
         let database = try AppDatabase(path: temporaryDatabasePath())
         let now = Date()
-        _ = try await database.ingest([InboundEnvelope(tenant: 1, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
-        _ = try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 600)
+        _ = try await database.ingest([InboundEnvelope(tenant: 1, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}"),
+                                       InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
+        // An inbox lease as written by versions before migration 6, one on a pending job and one on a finished job.
+        try await database.writer.write { db in
+            try db.execute(sql: "UPDATE inbox SET lease_until = ?", arguments: [now.timeIntervalSince1970 + 600])
+            try db.execute(sql: "UPDATE inbox SET status = 'done' WHERE tenant = 2")
+        }
         let message = try TransportMessage.parse(json(#"{"tenant":1,"channel":"telegram","to":"me","text":"x"}"#))
         _ = try await database.enqueueOutbox(message, idempotencyKey: nil, now: now, leaseSeconds: 600)
-        #expect(try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 600).isEmpty)
         let released = try database.releaseStaleLeases()
         #expect(released.inbox == 1 && released.outbox == 1)
-        #expect(try await database.claimInboxJobs(limit: 10, now: now, leaseSeconds: 60).count == 1)
+        let leased = try await database.writer.read { db in
+            try Int64.fetchAll(db, sql: "SELECT tenant FROM inbox WHERE lease_until IS NOT NULL")
+        }
+        #expect(leased == [2])
         #expect(try await database.claimOutboxJobs(limit: 10, now: now, leaseSeconds: 60).count == 1)
     }
 }

@@ -69,22 +69,29 @@ struct InboxWorkerTests {
         }
     }
 
-    @Test("a job claimed by a worker that crashed is processed exactly once after its lease expires")
-    func abandonedJobRetried() async throws {
-        let clock = ManualClock()
-        try await withTestApp(clock: clock) { app in
+    @Test("a pass that dies before its commit leaves its jobs pending; the next pass processes them exactly once")
+    func abandonedPassRetried() async throws {
+        try await withTestApp { app in
             let token = try await app.token()
             _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
-            // A worker claims the job and dies before committing anything.
-            let claimed = try await app.database.claimInboxJobs(limit: 10, now: clock.now(), leaseSeconds: 60)
-            #expect(claimed.count == 1)
-            #expect(try await app.services.inboxWorker.runOnce() == 0)  // still leased
-            clock.advance(by: 61)
+            // A pass does all its work and dies before its commit (the transaction is rolled back, as after kill -9).
+            let jobs = try await app.database.runnableInboxJobs(limit: 10, now: app.services.clock.now())
+            #expect(jobs.count == 1)
+            struct Crash: Error {}
+            await #expect(throws: Crash.self) {
+                try await app.database.writer.write { db in
+                    _ = try InboxWorker.process(jobs.map { ($0, InboxWorker.decode($0)) }, db: db, now: Date(), maxAttempts: 5)
+                    #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") == 1)
+                    throw Crash()
+                }
+            }
+            #expect(try await app.count("messages") == 0)
             #expect(try await app.services.inboxWorker.runOnce() == 1)
             #expect(try await app.services.inboxWorker.runOnce() == 0)
             #expect(try await app.count("messages") == 1)
-            let attempts = try await app.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT attempts FROM inbox") }
-            #expect(attempts == 2)
+            let row = try app.database.writer.read { db in try Row.fetchOne(db, sql: "SELECT status, attempts FROM inbox") }
+            #expect(row?["status"] == "done")
+            #expect(row?["attempts"] == 1)
         }
     }
 
@@ -93,9 +100,12 @@ struct InboxWorkerTests {
         try await withTestApp { app in
             let token = try await app.token()
             _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming())
-            let jobs = try await app.database.claimInboxJobs(limit: 10, now: app.services.clock.now(), leaseSeconds: 0)
-            try await app.services.inboxWorker.process(jobs)
-            try await app.services.inboxWorker.process(jobs)
+            let jobs = try await app.database.runnableInboxJobs(limit: 10, now: app.services.clock.now())
+            let decoded = jobs.map { ($0, InboxWorker.decode($0)) }
+            for _ in 0..<2 {
+                let outcomes = try await app.database.writer.write { db in try InboxWorker.process(decoded, db: db, now: Date(), maxAttempts: 5) }
+                #expect(outcomes.count == 1)
+            }
             #expect(try await app.count("messages") == 1)
         }
     }
@@ -137,7 +147,7 @@ struct InboxWorkerTests {
             try await app.database.writer.write { db in
                 try db.execute(sql: "UPDATE webhook_events SET payload = '{' WHERE message_id = 'first'")
             }
-            #expect(try await app.services.inboxWorker.runOnce() == 3)  // claimed: first, second, other
+            #expect(try await app.services.inboxWorker.runOnce() == 2)  // handled: first (failed) and other; second waits
             #expect(try await messageIDs(app) == ["other"])  // first failed, so second waits behind it
             #expect(try await app.services.inboxWorker.runOnce() == 0)
             try await app.database.writer.write { db in
@@ -178,13 +188,13 @@ struct InboxBacklogTests {
         _ = try await database.ingest([InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
         // Tenant 1's head job backs off: nothing of tenant 1 may run, tenant 2 may.
         try await database.writer.write { db in try db.execute(sql: "UPDATE inbox SET available_at = ? WHERE id = 1", arguments: [now.timeIntervalSince1970 + 60]) }
-        let blocked = try await database.claimInboxJobs(limit: 64, now: now, leaseSeconds: 30)
+        let blocked = try await database.runnableInboxJobs(limit: 64, now: now)
         #expect(blocked.map(\.tenant) == [2])
         // Once due again, tenant 1's jobs come in id order, 64 at a time.
         let later = now.addingTimeInterval(61)
-        let first = try await database.claimInboxJobs(limit: 64, now: later, leaseSeconds: 30)
+        let first = try await database.runnableInboxJobs(limit: 64, now: later)
         #expect(first.map(\.id) == Array(1...64))
-        // The leased batch blocks the rest of tenant 1 until it is done (tenant 2's expired lease makes it claimable again).
-        #expect(try await database.claimInboxJobs(limit: 64, now: later, leaseSeconds: 30).map(\.tenant) == [2])
+        try await database.writer.write { db in try db.execute(sql: "UPDATE inbox SET status = 'done' WHERE id <= 64") }
+        #expect(try await database.runnableInboxJobs(limit: 64, now: later).map(\.id) == Array(65...128))
     }
 }

@@ -13,7 +13,7 @@ struct WebhookController: Sendable {
         var channel = "unknown"
         var eventName = "unknown"
         do {
-            let body = try await request.jsonBody()
+            let (body, text) = try await request.jsonBodyWithText()
             guard body.objectValue != nil else { throw APIError.invalidPayload("body") }
             channel = Self.channelLabel(body)
             eventName = body["event"]?.stringValue.map { String($0.prefix(32)) } ?? (WebhookEvent.isTelegramWorkerPayload(body) ? "telegram" : "unknown")
@@ -22,7 +22,7 @@ struct WebhookController: Sendable {
             context.notes.set("event", eventName)
             try await authenticate(request, tenant: tenant, body: body)
             let event = try WebhookEvent.parse(body, tenant: tenant)
-            let response = try await accept(event, body: body, context: context)
+            let response = try await accept(event, body: text, context: context)
             return response
         } catch let error as APIError {
             count(status: error.code, channel: channel, event: eventName)
@@ -47,7 +47,7 @@ struct WebhookController: Sendable {
         guard presented.contains(where: { Secrets.matches($0, expected: expected) }) else { throw APIError.unauthorized }
     }
 
-    private func accept(_ event: WebhookEvent, body: JSONValue, context: AppRequestContext) async throws -> Response {
+    private func accept(_ event: WebhookEvent, body: String, context: AppRequestContext) async throws -> Response {
         switch event {
         case .qr(let tenant, let qrID, let svg):
             await waStore.storeQR(tenant: tenant, qrID: qrID, svg: svg)
@@ -56,10 +56,10 @@ struct WebhookController: Sendable {
             return JSONResponse.make(["ok": true, "queued": false, "event": "qr"])
         case .message(let message):
             return try await commit(InboundEnvelope(tenant: message.tenant, channel: message.channel.rawValue, event: event.name,
-                                                    messageID: message.messageID, payload: body.jsonString), context: context)
+                                                    messageID: message.messageID, payload: body), context: context)
         case .ready(let tenant, _, _):
             let response = try await commit(InboundEnvelope(tenant: tenant, channel: "whatsapp", event: event.name, messageID: nil,
-                                                            payload: body.jsonString), context: context)
+                                                            payload: body), context: context)
             await waStore.setState(.ready, tenant: tenant)
             return response
         }
