@@ -95,6 +95,18 @@ def main():
         row("HTTP ceiling `GET /nope` (404 JSON, same middleware, no DB)", c, f"{count(http[c])} req/s",
             ms_us(f"http{c}_p50_us"), ms_us(f"http{c}_p99_us"), cpu(f"http{c}", http[c]), "ceiling (404 every time, checked)", "–")
 
+    # Reference: the webhook route refused before storage.
+    refused = rps("refused64")
+    refused_ok = (num("refused64_expected401") == num("refused64_requests") and num("refused64_rows") == 0
+                  and socket_errors("refused64") == 0)
+    if not refused_ok:
+        problems.append(f"refused64: {int(num('refused64_expected401'))} 4xx of {int(num('refused64_requests'))}, "
+                        f"{int(num('refused64_rows'))} rows stored, {socket_errors('refused64')} socket errors")
+    row("Reference: `POST /webhook` refused before storage (wrong token → 401; read, parse, validate, token lookup)", 64,
+        f"{count(refused)} req/s", ms_us("refused64_p50_us"), ms_us("refused64_p99_us"), cpu("refused64", refused),
+        f"401 every time, 0 rows stored {ok(refused_ok)}; {refused / http[64]:.0%} of HTTP ceiling @64; "
+        f"durable ingest @64 = {ingest[64] / refused:.0%} of it", "–")
+
     # Send.
     send_conns = int(num("send_conns"))
     send = rps("send")
@@ -153,7 +165,7 @@ def main():
     stripped = (f"; stripped copy {num('bin_stripped_bytes') / 1048576:.1f} MiB" if r.get("bin_stripped_bytes") else "")
     row("Binary size (`AVIO_BIN`)", "–", f"{num('bin_bytes') / 1048576:.1f} MiB", "–", "–", "–",
         f"stripped: {r.get('bin_is_stripped')}{stripped}", "–")
-    runs = ["http16", "ingest16", "http64", "ingest64", "send"]
+    runs = ["http16", "ingest16", "http64", "ingest64", "refused64", "send"]
     other = max(num(f"{n}_other_cores") for n in runs)
     wrk_cpu = ", ".join(f"{n} {num(n + '_wrk_cores'):.2f}" for n in runs)
     noisy = " ⚠️ OTHER PROCESSES WERE BUSY: numbers are pessimistic" if other > 0.15 else ""
