@@ -45,8 +45,8 @@ embed: ## regenerate the embedded admin page / OpenAPI source from static/ and o
 build: deps embed ## debug build
 	$(SWIFT) build
 
-release: deps embed ## optimized, stripped binary at .build-release/release/avio
-	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) -Xswiftc -gnone
+release: deps embed ## optimized, stripped, self-contained binary (Swift runtime linked in) at .build-release/release/avio
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --static-swift-stdlib -Xswiftc -gnone
 	@strip $(RELEASE_DIR)/release/avio 2>/dev/null || true
 	@ls -l $(RELEASE_DIR)/release/avio
 

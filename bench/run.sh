@@ -216,7 +216,7 @@ run_wrk http64 64 ceiling.lua /nope
 run_wrk ingest64 64 ingest.lua
 verify ingest64
 wait_inbox ingest64
-run_wrk refused64 64 refused.lua
+BENCH_REFUSED=1 run_wrk refused64 64 ingest.lua
 put refused64_rows "$(sql "SELECT COUNT(*) FROM webhook_events WHERE message_id LIKE 'refused64-%'")"
 before=$(curl -fs "http://127.0.0.1:$WPORT/_count" | tr -dc 0-9)
 run_wrk send "$SEND_CONNS" send.lua /send
