@@ -9,8 +9,7 @@ import Synchronization
 /// Callers append their event to a queue and suspend. One writer thread (started when the queue goes from idle to
 /// busy) takes everything queued, commits it in one transaction, resumes those callers directly, and goes on while
 /// more is queued: events that arrive during a commit form the next batch. Nothing hops back to an actor or the
-/// cooperative pool between commits, so on a busy machine the single SQLite writer is never left waiting for a
-/// scheduler turn, which is what limits throughput once commits are batched.
+/// cooperative pool between commits (the earlier actor-based leader hand-off did, once per batch).
 public final class WebhookIngestor: Sendable {
     private struct Waiting {
         var envelope: InboundEnvelope
