@@ -27,6 +27,8 @@ public enum Commands {
         var logger = Logger(label: "avio")
         logger.logLevel = config.logLevel
         let started = ContinuousClock.now
+        let lock = try ServeLock.acquire(databasePath: config.databasePath)
+        defer { withExtendedLifetime(lock) {} }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2))))
         do {
             let dependencies = try AppDependencies.live(config: config, httpClient: httpClient, metrics: AppMetrics(registry: registry))

@@ -11,8 +11,8 @@ public final class AppMetrics: Sendable {
     }
 
     /// Metrics already made, by name and label values: the registry's own lookup (building the name, sorting labels,
-    /// a lock) cost more per webhook than the rest of the bookkeeping. Label values are bounded (known routes,
-    /// statuses, channels), so this stays small.
+    /// a lock) cost more per webhook than the rest of the bookkeeping. Label values are bounded (route patterns,
+    /// status and error codes, known channels and events: callers never pass raw request text), so this stays small.
     private struct Key: Hashable {
         var name: String
         var labels: [String]

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// A claimed inbox job with its event.
+/// A runnable inbox job with its event's payload; `attempts` counts this attempt.
 public struct InboxJob: Sendable, Equatable {
     public var id: Int64
     public var eventID: Int64
@@ -36,12 +36,14 @@ extension AppDatabase {
         }
     }
 
-    /// Marks a job done inside the caller's transaction (so its effects and completion commit together).
-    static func completeInboxJob(_ db: Database, id: Int64, now: Date) throws {
+    /// Marks a job done inside the caller's transaction (so its effects and completion commit together). Returns
+    /// false when the job is no longer pending (only possible if two servers worked one file; `ServeLock` prevents it).
+    static func completeInboxJob(_ db: Database, id: Int64, now: Date) throws -> Bool {
         try db.cachedExecute(sql: """
             UPDATE inbox SET status = 'done', attempts = attempts + 1, lease_until = NULL, last_error = NULL, updated_at = ?
-            WHERE id = ?
+            WHERE id = ? AND status = 'pending'
             """, arguments: [Timestamp.iso(now), id])
+        return db.changesCount > 0
     }
 
     /// Records a failed attempt: retried after `backoff` seconds, or parked once `attempts` reached `maxAttempts`.
@@ -49,7 +51,8 @@ extension AppDatabase {
     static func failInboxJob(_ db: Database, job: InboxJob, error: String, now: Date, backoff: Double, maxAttempts: Int) throws -> Bool {
         let parked = job.attempts >= maxAttempts
         try db.cachedExecute(sql: """
-            UPDATE inbox SET status = ?, attempts = ?, lease_until = NULL, available_at = ?, last_error = ?, updated_at = ? WHERE id = ?
+            UPDATE inbox SET status = ?, attempts = ?, lease_until = NULL, available_at = ?, last_error = ?, updated_at = ?
+            WHERE id = ? AND status = 'pending'
             """, arguments: [parked ? "parked" : "pending", job.attempts, now.timeIntervalSince1970 + backoff, String(error.prefix(500)),
                              Timestamp.iso(now), job.id])
         return parked

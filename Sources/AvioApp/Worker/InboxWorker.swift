@@ -82,7 +82,7 @@ public struct InboxWorker: Service {
             try db.inSavepoint {
                 for (job, event) in jobs {
                     outcomes.append((job, try apply(event.get(), db: db, now: now)))
-                    try AppDatabase.completeInboxJob(db, id: job.id, now: now)
+                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now) else { throw JobError.notPending }
                 }
                 return .commit
             }
@@ -95,13 +95,14 @@ public struct InboxWorker: Service {
             // Order per tenant: once a job of a tenant failed, its later jobs wait for it (left pending, unprocessed).
             if blockedTenants.contains(job.tenant) { continue }
             do {
-                var outcome = Outcome.duplicate
+                var outcome: Outcome?
                 try db.inSavepoint {
-                    outcome = try apply(event.get(), db: db, now: now)
-                    try AppDatabase.completeInboxJob(db, id: job.id, now: now)
+                    let applied = try apply(event.get(), db: db, now: now)
+                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now) else { return .rollback }  // not ours
+                    outcome = applied
                     return .commit
                 }
-                outcomes.append((job, outcome))
+                if let outcome { outcomes.append((job, outcome)) }
             } catch {
                 blockedTenants.insert(job.tenant)
                 let backoff = min(300, pow(2, Double(job.attempts)))
@@ -147,10 +148,13 @@ public struct InboxWorker: Service {
     enum JobError: Error, CustomStringConvertible {
         case unreadablePayload
         case invalidPayload(String)
+        /// The job was finished by someone else meanwhile: the batch is redone job by job and this one skipped.
+        case notPending
         var description: String {
             switch self {
             case .unreadablePayload: "payload is not JSON"
             case .invalidPayload(let code): "payload rejected: \(code)"
+            case .notPending: "job is no longer pending"
             }
         }
     }

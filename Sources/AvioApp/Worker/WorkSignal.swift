@@ -2,7 +2,8 @@ import Logging
 import ServiceLifecycle
 
 /// Wakes a background worker as soon as there is new work (a committed webhook, a queued send), so it need not
-/// poll SQLite in a tight loop. Workers still wake after `timeout` to pick up retries and expired leases.
+/// poll SQLite in a tight loop. Workers still wake after `timeout` to pick up retries that became due (and, for the
+/// outbox, expired leases).
 public actor WorkSignal {
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?

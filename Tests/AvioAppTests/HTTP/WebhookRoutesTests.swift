@@ -225,6 +225,18 @@ struct WebhookRoutesTests {
         }
     }
 
+    @Test("event names from unauthenticated bodies never become metric labels")
+    func boundedEventLabel() async throws {
+        try await withTestApp { app in
+            for index in 0..<3 {
+                _ = try await app.post("/webhook?token=bad", json: ["event": .string("made-up-\(index)"), "tenant": 1])
+            }
+            let text = try await app.get("/metrics").text
+            #expect(text.contains(#"wa_to_app_total{event="unknown",status="unauthorized"} 3"#))
+            #expect(!text.contains("made-up"))
+        }
+    }
+
     @Test("250 concurrent webhook posts all commit without database is locked")
     func concurrentPosts() async throws {
         let path = temporaryDatabasePath()

@@ -123,3 +123,23 @@ struct StartupRecoveryTests {
         #expect(try await database.claimOutboxJobs(limit: 10, now: now, leaseSeconds: 60).count == 1)
     }
 }
+
+@Suite("One server per database file")
+struct ServeLockTests {
+    @Test("a second avio serve on the same file is refused with a clear error; the lock goes with its holder")
+    func exclusive() throws {
+        let path = temporaryDatabasePath()
+        var first = try ServeLock.acquire(databasePath: path)
+        #expect(first?.path == path + ".serve-lock")
+        #expect(throws: ServeLockError.self) { try ServeLock.acquire(databasePath: path) }
+        do {
+            _ = try ServeLock.acquire(databasePath: path)
+        } catch {
+            #expect(error.description.contains("another avio serve is already using \(path)"))
+        }
+        #expect(try ServeLock.acquire(databasePath: temporaryDatabasePath()) != nil)  // other files are independent
+        first = nil
+        #expect(try ServeLock.acquire(databasePath: path) != nil)
+        #expect(try ServeLock.acquire(databasePath: ":memory:") == nil)
+    }
+}

@@ -16,7 +16,7 @@ struct WebhookController: Sendable {
             let (body, text) = try await request.jsonBodyWithText()
             guard body.objectValue != nil else { throw APIError.invalidPayload("body") }
             channel = Self.channelLabel(body)
-            eventName = body["event"]?.stringValue.map { String($0.prefix(32)) } ?? (WebhookEvent.isTelegramWorkerPayload(body) ? "telegram" : "unknown")
+            eventName = Self.eventLabel(body)
             guard let tenant = TenantID.parse(body["tenant"]) else { throw APIError.invalidTenantInBody }
             context.notes.set("tenant", String(tenant))
             context.notes.set("event", eventName)
@@ -88,6 +88,14 @@ struct WebhookController: Sendable {
     private func count(status: String, channel: String, event: String) {
         metrics.webhook(status: status, channel: channel)
         if channel == "whatsapp" { metrics.waToApp(event: event, status: status) }
+    }
+
+    /// A bounded label: known events only (the body is not authenticated yet), so metrics and logs cannot be flooded
+    /// with made-up values.
+    static func eventLabel(_ body: JSONValue) -> String {
+        if WebhookEvent.isTelegramWorkerPayload(body) { return "telegram" }
+        guard let name = body["event"]?.stringValue else { return "unknown" }
+        return ["messages.incoming", "qr", "ready"].contains(name) ? name : "unknown"
     }
 
     /// A bounded label: known channels only, so metrics cannot be flooded with made-up values.
