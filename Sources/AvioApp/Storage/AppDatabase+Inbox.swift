@@ -83,6 +83,20 @@ extension AppDatabase {
 
     public enum QueueTable: String, Sendable { case inbox, outbox }
 
+    /// Jobs in each of `statuses` only: one index range count per status (`inbox_ready`/`outbox_ready` lead with the
+    /// status), so asking for the small statuses (pending, parked, queued, failed) stays cheap however many finished
+    /// jobs the table holds. `queueDepths(table:)` counts every row (~70 ms per 2 million jobs here).
+    public func queueDepths(table: QueueTable, statuses: [String]) async throws -> [String: Int] {
+        try await writer.read { db in
+            var depths: [String: Int] = [:]
+            for status in statuses {
+                depths[status] = try db.cachedValue(Int.self, sql: "SELECT COUNT(*) FROM \(table.rawValue) WHERE status = ?",
+                                                    arguments: [status]) ?? 0
+            }
+            return depths
+        }
+    }
+
     /// Inbox jobs by status, newest first (`GET /admin/inbox?status=`).
     public func inboxJobs(tenant: Int64?, status: String?, limit: Int, before: Int64?) async throws -> [JSONValue] {
         try await writer.read { db in

@@ -21,6 +21,31 @@ struct HealthAndErrorsTests {
         }
     }
 
+    @Test("health and the queue gauges count jobs by status")
+    func queueCounts() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            for id in ["a", "b", "c", "d"] { _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(id: id)) }
+            try await app.database.writer.write { db in
+                try db.execute(sql: "UPDATE inbox SET status = 'parked' WHERE id = 1")
+                try db.execute(sql: "UPDATE inbox SET status = 'done' WHERE id IN (2, 3)")
+            }
+            #expect(try await app.get("/health").json["inbox"] == json(#"{"pending":1,"parked":1}"#))
+            let metrics = try await app.get("/metrics").text
+            #expect(metrics.contains(#"inbox_queue_depth{status="pending"} 1"#))
+            #expect(metrics.contains(#"inbox_queue_depth{status="parked"} 1"#))
+            #expect(metrics.contains(#"inbox_queue_depth{status="done"} 2"#))
+            // /health's counts are index range counts, not scans of every finished job.
+            for table in ["inbox", "outbox"] {
+                let plan = try await app.database.writer.read { db in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM \(table) WHERE status = ?", arguments: ["pending"])
+                        .map { $0["detail"] as String }
+                }
+                #expect(plan == ["SEARCH \(table) USING COVERING INDEX \(table)_ready (status=?)"])
+            }
+        }
+    }
+
     @Test("health answers 503 when the database is unusable")
     func healthUnusable() async throws {
         try await withTestApp { app in
