@@ -38,11 +38,20 @@ extension AppDatabase {
 
     /// Marks a job done inside the caller's transaction (so its effects and completion commit together). Returns
     /// false when the job is no longer pending (only possible if two servers worked one file; `ServeLock` prevents it).
-    static func completeInboxJob(_ db: Database, id: Int64, now: Date) throws -> Bool {
+    /// `countAttempt` false: the attempt was counted when it started (`startInboxAttempt`).
+    static func completeInboxJob(_ db: Database, id: Int64, now: Date, countAttempt: Bool = true) throws -> Bool {
         try db.cachedExecute(sql: """
-            UPDATE inbox SET status = 'done', attempts = attempts + 1, lease_until = NULL, last_error = NULL, updated_at = ?
+            UPDATE inbox SET status = 'done', attempts = attempts + ?, lease_until = NULL, last_error = NULL, updated_at = ?
             WHERE id = ? AND status = 'pending'
-            """, arguments: [Timestamp.iso(now), id])
+            """, arguments: [countAttempt ? 1 : 0, Timestamp.iso(now), id])
+        return db.changesCount > 0
+    }
+
+    /// Counts an attempt before the job is applied, in its own transaction (the first batch after startup); false when
+    /// the job is no longer pending.
+    static func startInboxAttempt(_ db: Database, id: Int64, now: Date) throws -> Bool {
+        try db.cachedExecute(sql: "UPDATE inbox SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'pending'",
+                             arguments: [Timestamp.iso(now), id])
         return db.changesCount > 0
     }
 

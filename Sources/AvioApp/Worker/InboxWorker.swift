@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Turns committed webhook events into contacts, leads and messages (CONTRACT §5.5).
 ///
@@ -25,6 +26,8 @@ public struct InboxWorker: Service {
     let logger: Logger
     let options: Options
     let signal: WorkSignal
+    /// Set until the first batch of this process has been taken.
+    private let firstBatch = FirstTime()
 
     public init(database: AppDatabase, waStore: WhatsAppQRStore, metrics: AppMetrics, clock: any AppClock, logger: Logger,
                 signal: WorkSignal = WorkSignal(), options: Options = Options()) {
@@ -47,6 +50,9 @@ public struct InboxWorker: Service {
     /// changes jobs, so they are still runnable when it writes), so SQLite's single writer is held only for the
     /// effects. Effects and completions commit in ONE transaction: a crash (or a failing commit) leaves every job of the
     /// batch pending, to be processed again; no lease is needed, and a batch costs one commit.
+    ///
+    /// The first batch after startup runs job by job instead (`processRecovering`): if the process died while
+    /// processing, this is the batch it died on.
     @discardableResult
     public func runOnce() async throws -> Int {
         let now = clock.now()
@@ -54,11 +60,47 @@ public struct InboxWorker: Service {
         guard !jobs.isEmpty else { return 0 }
         let decoded = jobs.map { ($0, Self.decode($0)) }
         let maxAttempts = options.maxAttempts
-        let outcomes = try await database.writer.write { db in
-            try Self.process(decoded, db: db, now: now, maxAttempts: maxAttempts)
+        let outcomes: [(InboxJob, Outcome)]
+        if firstBatch.take() {
+            outcomes = try await processRecovering(decoded, now: now)
+        } else {
+            outcomes = try await database.writer.write { db in
+                try Self.process(decoded, db: db, now: now, maxAttempts: maxAttempts)
+            }
         }
         for (job, outcome) in outcomes { await report(job, outcome) }
         return outcomes.count
+    }
+
+    /// One job at a time, each attempt counted in its own commit BEFORE the job is applied. A job that kills the
+    /// process (a trap, the OOM killer) would otherwise roll its batch back on every restart, uncounted, and block the
+    /// queue forever under a restarting supervisor; counted this way, it is parked once it has been started
+    /// `maxAttempts` times without finishing, and the jobs before it are kept.
+    func processRecovering(_ jobs: [(InboxJob, Result<WebhookEvent, JobError>)], now: Date) async throws -> [(InboxJob, Outcome)] {
+        let maxAttempts = options.maxAttempts
+        var outcomes: [(InboxJob, Outcome)] = []
+        var blockedTenants = Set<Int64>()
+        for (job, event) in jobs where !blockedTenants.contains(job.tenant) {
+            let started = try await database.writer.write { db in try AppDatabase.startInboxAttempt(db, id: job.id, now: now) }
+            guard started else { continue }  // no longer pending
+            let result: [(InboxJob, Outcome)] = try await database.writer.write { db in
+                if job.attempts > maxAttempts {  // started that many times before, never finished: the process died each time
+                    let error = JobError.interrupted(times: job.attempts - 1)
+                    _ = try AppDatabase.failInboxJob(db, job: job, error: error.description, now: now, backoff: 0,
+                                                     maxAttempts: 0)  // 0: park now
+                    return [(job, .parked(error.description))]
+                }
+                return try Self.process([(job, event)], db: db, now: now, maxAttempts: maxAttempts, attemptCounted: true)
+            }
+            for (job, outcome) in result {
+                switch outcome {
+                case .retry, .parked: blockedTenants.insert(job.tenant)
+                default: break
+                }
+            }
+            outcomes += result
+        }
+        return outcomes
     }
 
     /// The job's event, parsed from its stored payload.
@@ -74,7 +116,9 @@ public struct InboxWorker: Service {
     /// Processes jobs inside the caller's transaction. The whole batch runs first in one savepoint; if any job fails,
     /// that is rolled back and the batch runs again with one savepoint per job, so a failing job is retried later
     /// (and holds back the later jobs of its tenant) while the others complete.
-    static func process(_ jobs: [(InboxJob, Result<WebhookEvent, JobError>)], db: Database, now: Date, maxAttempts: Int) throws -> [(InboxJob, Outcome)] {
+    /// `attemptCounted`: the attempt was already counted when it started (`processRecovering`).
+    static func process(_ jobs: [(InboxJob, Result<WebhookEvent, JobError>)], db: Database, now: Date, maxAttempts: Int,
+                        attemptCounted: Bool = false) throws -> [(InboxJob, Outcome)] {
         guard !jobs.isEmpty else { return [] }
         var outcomes: [(InboxJob, Outcome)] = []
         outcomes.reserveCapacity(jobs.count)
@@ -82,7 +126,9 @@ public struct InboxWorker: Service {
             try db.inSavepoint {
                 for (job, event) in jobs {
                     outcomes.append((job, try apply(event.get(), db: db, now: now)))
-                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now) else { throw JobError.notPending }
+                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now, countAttempt: !attemptCounted) else {
+                        throw JobError.notPending
+                    }
                 }
                 return .commit
             }
@@ -98,7 +144,9 @@ public struct InboxWorker: Service {
                 var outcome: Outcome?
                 try db.inSavepoint {
                     let applied = try apply(event.get(), db: db, now: now)
-                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now) else { return .rollback }  // not ours
+                    guard try AppDatabase.completeInboxJob(db, id: job.id, now: now, countAttempt: !attemptCounted) else {
+                        return .rollback  // finished meanwhile: not ours
+                    }
                     outcome = applied
                     return .commit
                 }
@@ -150,11 +198,13 @@ public struct InboxWorker: Service {
         case invalidPayload(String)
         /// The job was finished by someone else meanwhile: the batch is redone job by job and this one skipped.
         case notPending
+        case interrupted(times: Int)
         var description: String {
             switch self {
             case .unreadablePayload: "payload is not JSON"
             case .invalidPayload(let code): "payload rejected: \(code)"
             case .notPending: "job is no longer pending"
+            case .interrupted(let times): "not finished after \(times) attempts: the server stopped while processing it"
             }
         }
     }
@@ -185,4 +235,10 @@ public struct InboxWorker: Service {
             "job": "\(job.id)", "tenant": "\(job.tenant)", "event": "\(job.kind)", "attempt": "\(job.attempts)",
         ].merging(details()) { $1 })
     }
+}
+
+/// True once, then false: "is this the first time?" shared by the copies of a value type.
+final class FirstTime: Sendable {
+    private let first = Atomic(true)
+    func take() -> Bool { first.exchange(false, ordering: .relaxed) }
 }

@@ -112,6 +112,27 @@ struct InboxWorkerTests {
         }
     }
 
+    @Test("a job the server died on 5 times is parked by the first pass after startup; the jobs around it still run")
+    func crashLoopParked() async throws {
+        try await withTestApp { app in
+            let token = try await app.token()
+            for id in ["a", "b", "c"] { _ = try await app.post("/webhook?token=\(token)", json: Fixture.incoming(id: id)) }
+            // "b" was started 5 times by servers that died before finishing it (the first pass counts before applying).
+            try await app.database.writer.write { db in try db.execute(sql: "UPDATE inbox SET attempts = 5 WHERE id = 2") }
+            #expect(try await app.services.inboxWorker.runOnce() == 2)  // a stored, b parked; c waits behind b this pass
+            #expect(try await messageIDs(app) == ["a"])
+            let parked = try await app.get("/admin/inbox?status=parked", headers: app.admin)
+            let job = try #require(parked.json["items"]?.arrayValue?.first)
+            #expect(job["id"] == 2)
+            #expect(job["attempts"] == 6)
+            #expect(job["last_error"] == "not finished after 5 attempts: the server stopped while processing it")
+            #expect(try await app.services.inboxWorker.runOnce() == 1)
+            #expect(try await messageIDs(app) == ["a", "c"])
+            let attempts = try await app.database.writer.read { db in try Int.fetchAll(db, sql: "SELECT attempts FROM inbox ORDER BY id") }
+            #expect(attempts == [1, 6, 1])
+        }
+    }
+
     @Test("reprocessing a job never duplicates its message")
     func idempotentProcessing() async throws {
         try await withTestApp { app in
