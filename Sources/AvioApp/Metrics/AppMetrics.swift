@@ -30,25 +30,30 @@ public final class AppMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
+    /// The metric under `key` from `cache`, made by `make` (the registry) the first time. Two threads making the same
+    /// metric at once get the same object: the registry itself deduplicates by name and labels.
+    private static func cached<Metric: Sendable>(_ cache: borrowing Mutex<[Key: Metric]>, _ key: Key, make: () -> Metric) -> Metric {
+        if let metric = cache.withLock({ $0[key] }) { return metric }
+        let metric = make()
+        cache.withLock { $0[key] = metric }
+        return metric
+    }
+
     private func count(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) {
-        let key = Key(name, labels)
-        if let counter = counters.withLock({ $0[key] }) { return counter.increment() }
-        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
-        counters.withLock { $0[key] = counter }
-        counter.increment()
+        Self.cached(counters, Key(name, labels)) {
+            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
+        }.increment()
     }
 
     func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         count("http_requests", "total", "HTTP requests served", [("method", method), ("route", route), ("status", String(status))])
         let labels = [("method", method), ("route", route)]
-        let key = Key("http_request_duration", labels)
-        if let histogram = histograms.withLock({ $0[key] }) { return histogram.record(duration) }
-        let histogram = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: labels, buckets: Self.latencyBuckets
-        )
-        histograms.withLock { $0[key] = histogram }
-        histogram.record(duration)
+        Self.cached(histograms, Key("http_request_duration", labels)) {
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+                labels: labels, buckets: Self.latencyBuckets
+            )
+        }.record(duration)
     }
 
     /// `webhook_provider_total{status,channel}`: every `POST /webhook` outcome.
