@@ -55,16 +55,13 @@ extension AppDatabase {
         return db.changesCount > 0
     }
 
-    /// Records a failed attempt: retried after `backoff` seconds, or parked once `attempts` reached `maxAttempts`.
-    /// Returns true when parked.
-    static func failInboxJob(_ db: Database, job: InboxJob, error: String, now: Date, backoff: Double, maxAttempts: Int) throws -> Bool {
-        let parked = job.attempts >= maxAttempts
+    /// Records a failed attempt: the job is retried after `backoff` seconds, or parked.
+    static func failInboxJob(_ db: Database, job: InboxJob, error: String, now: Date, backoff: Double, park: Bool) throws {
         try db.cachedExecute(sql: """
             UPDATE inbox SET status = ?, attempts = ?, lease_until = NULL, available_at = ?, last_error = ?, updated_at = ?
             WHERE id = ? AND status = 'pending'
-            """, arguments: [parked ? "parked" : "pending", job.attempts, now.timeIntervalSince1970 + backoff, String(error.prefix(500)),
+            """, arguments: [park ? "parked" : "pending", job.attempts, now.timeIntervalSince1970 + backoff, String(error.prefix(500)),
                              Timestamp.iso(now), job.id])
-        return parked
     }
 
     /// Releases every lease at startup: `avio serve` is the only process working the queues of its file, so a lease

@@ -86,8 +86,7 @@ public struct InboxWorker: Service {
             let result: [(InboxJob, Outcome)] = try await database.writer.write { db in
                 if job.attempts > maxAttempts {  // started that many times before, never finished: the process died each time
                     let error = JobError.interrupted(times: job.attempts - 1)
-                    _ = try AppDatabase.failInboxJob(db, job: job, error: error.description, now: now, backoff: 0,
-                                                     maxAttempts: 0)  // 0: park now
+                    try AppDatabase.failInboxJob(db, job: job, error: error.description, now: now, backoff: 0, park: true)
                     return [(job, .parked(error.description))]
                 }
                 return try Self.process([(job, event)], db: db, now: now, maxAttempts: maxAttempts, attemptCounted: true)
@@ -153,9 +152,9 @@ public struct InboxWorker: Service {
                 if let outcome { outcomes.append((job, outcome)) }
             } catch {
                 blockedTenants.insert(job.tenant)
+                let parked = job.attempts >= maxAttempts
                 let backoff = min(300, pow(2, Double(job.attempts)))
-                let parked = try AppDatabase.failInboxJob(db, job: job, error: String(describing: error), now: now,
-                                                          backoff: backoff, maxAttempts: maxAttempts)
+                try AppDatabase.failInboxJob(db, job: job, error: String(describing: error), now: now, backoff: backoff, park: parked)
                 outcomes.append((job, parked ? .parked("\(error)") : .retry("\(error)", backoff)))
             }
         }
