@@ -21,12 +21,8 @@ public enum IngestOutcome: Sendable, Equatable {
 extension AppDatabase {
     /// Commits a batch of events in ONE transaction: each new event gets a `webhook_events` row and an `inbox` job;
     /// a repeated `(tenant, channel, message_id)` is reported as duplicate and not queued again.
-    public func ingest(_ envelopes: [InboundEnvelope], now: Date) async throws -> [IngestOutcome] {
-        try await writer.write { db in try Self.insertEvents(envelopes, now: now, db: db) }
-    }
-
-    /// The same, blocking the calling thread: for `WebhookIngestor`'s writer thread, never for async code.
-    func ingestBlocking(_ envelopes: [InboundEnvelope], now: Date) throws -> [IngestOutcome] {
+    /// Blocks the calling thread until committed: `WebhookIngestor` calls it from its own writer thread.
+    public func ingest(_ envelopes: [InboundEnvelope], now: Date) throws -> [IngestOutcome] {
         try writer.write { db in try Self.insertEvents(envelopes, now: now, db: db) }
     }
 

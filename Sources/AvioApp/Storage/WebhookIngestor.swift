@@ -65,7 +65,7 @@ public final class WebhookIngestor: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                let outcomes = try database.ingestBlocking(batch.map(\.envelope), now: clock.now())
+                let outcomes = try database.ingest(batch.map(\.envelope), now: clock.now())
                 guard outcomes.count == batch.count else { throw IngestError.outcomeCountMismatch }  // never leave a caller waiting
                 if outcomes.contains(where: { if case .queued = $0 { true } else { false } }), let committed {
                     Task { await committed.notify() }

@@ -105,7 +105,7 @@ struct StartupRecoveryTests {
     func releaseLeases() async throws {
         let database = try AppDatabase(path: temporaryDatabasePath())
         let now = Date()
-        _ = try await database.ingest([InboundEnvelope(tenant: 1, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}"),
+        _ = try database.ingest([InboundEnvelope(tenant: 1, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}"),
                                        InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
         // An inbox lease as written by versions before migration 6, one on a pending job and one on a finished job.
         try await database.writer.write { db in

@@ -223,8 +223,8 @@ struct InboxBacklogTests {
         let database = try AppDatabase(path: temporaryDatabasePath())
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let envelopes = (0..<5_000).map { InboundEnvelope(tenant: 1, channel: "whatsapp", event: "messages.incoming", messageID: "m\($0)", payload: "{}") }
-        _ = try await database.ingest(envelopes, now: now)
-        _ = try await database.ingest([InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
+        _ = try database.ingest(envelopes, now: now)
+        _ = try database.ingest([InboundEnvelope(tenant: 2, channel: "whatsapp", event: "ready", messageID: nil, payload: "{}")], now: now)
         // Tenant 1's head job backs off: nothing of tenant 1 may run, tenant 2 may.
         try await database.writer.write { db in try db.execute(sql: "UPDATE inbox SET available_at = ? WHERE id = 1", arguments: [now.timeIntervalSince1970 + 60]) }
         let blocked = try await database.runnableInboxJobs(limit: 64, now: now)
